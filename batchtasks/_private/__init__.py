@@ -1,0 +1,1 @@
+"""Internals of batchtasks. Nothing here is public API; import from `batchtasks` instead."""

@@ -1,0 +1,52 @@
+"""Developer sessions for batchtasks.
+
+`python -m nox` runs the default sessions (tests, lint, typecheck, soak at CI size); this is the
+command the README gives and the one `.ci/run` runs.  `nox -s bench` runs the benchmarks.
+"""
+
+from __future__ import annotations
+
+import os
+
+import nox
+
+nox.options.sessions = ["tests", "lint", "typecheck"]
+nox.options.reuse_existing_virtualenvs = True
+nox.options.error_on_missing_interpreters = False
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Unit, integration, conformance (official azure-batch SDK) and fast reliability tests."""
+    session.install("-e", ".[test]")
+    session.run("pytest", "-q", "-p", "no:cacheprovider", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff check and ruff format --check."""
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict over the package."""
+    session.install("-e", ".[typecheck]")
+    session.run("mypy", "--strict", "batchtasks")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks: batchtasks side by side with the official SDKs, reported as ratios."""
+    session.install("-e", ".[test]")
+    session.run("python", "benchmarks/run.py", *session.posargs, env={"PYTHONHASHSEED": "0"})
+
+
+@nox.session
+def soak(session: nox.Session) -> None:
+    """Long soak under injected faults (size from SOAK_TASKS, default 200,000)."""
+    session.install("-e", ".[test]")
+    env = {"SOAK_TASKS": os.environ.get("SOAK_TASKS", "200000")}
+    session.run("python", "-m", "tests.reliability.soak", *session.posargs, env=env)
