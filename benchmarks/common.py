@@ -1,0 +1,168 @@
+"""Shared pieces of the benchmark runners: the task set, the CLI, measuring and reporting.
+
+Stdlib only: the azure-batch 15.x runner imports this module from an interpreter that sees nothing
+but the 15.x install (``python -S``), so it must not import batchtasks, aiohttp or psutil.
+It must not measure anything itself beyond what a runner asks for (wall clock, process CPU, RSS).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+#: A fixed Shared Key. The fake service does not verify signatures (the same cost for every
+#: client), but every SDK needs a credential and signs every request with it.
+ACCOUNT = "batchdev"
+KEY = "vQ8lG5NEfsVvxCIT5tkez1NtYManOYIam2/m3QXsXQdaeuffJB85t9qjJzTXtmWeHs8jAyL6JFtfPxbzETdmog=="
+
+RESULT_PREFIX = "BENCH-RESULT "
+
+_QUALITIES = ("draft", "preview", "high", "final")
+_SCENES = ("harbour", "forest", "city-night", "desert", "interior-03", "orbit")
+
+
+def wire_task(i: int, seed: int = 0) -> dict[str, Any]:
+    """One realistic task as the service sees it (camelCase JSON), determined by ``(i, seed)``.
+
+    About 700 bytes of JSON: a command line, a display name, two resource files with SAS URLs,
+    three environment settings and constraints with an ISO 8601 duration.
+    """
+    # A multiplicative hash instead of random.Random: seeding a PRNG per task would cost more
+    # than some of the clients under test spend per task.
+    h = (i * 2654435761 + seed * 40503 + 12345) & 0xFFFFFFFF
+    scene = _SCENES[h % len(_SCENES)]
+    quality = _QUALITIES[(h >> 8) % len(_QUALITIES)]
+    first = (h >> 4) % 5000
+    sig = f"{h:08x}{(h * 31) & 0xFFFFFFFF:08x}{(h * 131) & 0xFFFFFFFF:08x}"
+    sas = f"sv=2024-08-04&se=2026-12-31T00%3A00%3A00Z&sr=b&sp=r&sig={sig}%3D"
+    base = f"https://benchstore.blob.core.windows.net/scenes/{scene}"
+    return {
+        "id": f"task-{i:07d}",
+        "displayName": f"render {scene} frames {first}-{first + 24} ({quality})",
+        "commandLine": (
+            f"/bin/sh -c 'python3 render.py --scene {scene} --frames {first}-{first + 24}"
+            f" --quality {quality} --out $AZ_BATCH_TASK_WORKING_DIR/out'"
+        ),
+        "resourceFiles": [
+            {"httpUrl": f"{base}/shard-{i % 997:05d}.tar?{sas}", "filePath": "inputs/shard.tar"},
+            {"httpUrl": f"{base}/render.py?{sas}", "filePath": "render.py"},
+        ],
+        "environmentSettings": [
+            {"name": "SCENE", "value": scene},
+            {"name": "QUALITY", "value": quality},
+            {"name": "FIRST_FRAME", "value": str(first)},
+        ],
+        "constraints": {"maxWallClockTime": "PT1H", "maxTaskRetryCount": 2},
+    }
+
+
+def wire_tasks(n: int, seed: int = 0) -> Iterator[dict[str, Any]]:
+    """The first ``n`` tasks of the benchmark's task set, lazily."""
+    return (wire_task(i, seed) for i in range(n))
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line every runner accepts."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--url", required=True, help="base URL of the fake service")
+    parser.add_argument("--job", required=True, help="job id (unique per measurement)")
+    parser.add_argument("-n", "--tasks", type=int, default=20_000)
+    parser.add_argument("-c", "--concurrency", type=int, default=8)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--mode",
+        choices=("bulk", "stream", "stream-iter", "serialize"),
+        default="bulk",
+        help="bulk: a list, results collected; stream: a generator, results streamed "
+        "(batchtasks only); stream-iter: the same through add_collection_iter; "
+        "serialize: per-task serialization micro-benchmark",
+    )
+    parser.add_argument("--warmup", type=int, default=100, help="tasks sent once before timing")
+    parser.add_argument("--profile", default=None, help="write a cProfile of the timed part here")
+    return parser.parse_args(argv)
+
+
+@dataclass
+class Meter:
+    """Wall clock and CPU time of this process (all threads) across a ``with`` block."""
+
+    wall: float = 0.0
+    cpu: float = 0.0
+    _t0: float = field(default=0.0, repr=False)
+    _c0: float = field(default=0.0, repr=False)
+
+    def __enter__(self) -> Meter:
+        self._c0 = time.process_time()
+        self._t0 = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall = time.perf_counter() - self._t0
+        self.cpu = time.process_time() - self._c0
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process so far, in MiB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def service_call(url: str, path: str, method: str = "GET") -> dict[str, Any]:
+    """Call one of the fake service's ``/_bench`` endpoints (outside any timed block)."""
+    req = urllib.request.Request(url + path, method=method, data=b"" if method == "POST" else None)
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        result: dict[str, Any] = json.loads(resp.read())
+        return result
+
+
+def emit(client: str, args: argparse.Namespace, meter: Meter, **extra: Any) -> None:
+    """Print the runner's one result line, with what the service saw for the job."""
+    stats = service_call(args.url, f"/_bench/stats?job={args.job}")
+    n = args.tasks
+    result = {
+        "client": client,
+        "mode": args.mode,
+        "tasks": n,
+        "concurrency": args.concurrency,
+        "wall_s": round(meter.wall, 4),
+        "cpu_s": round(meter.cpu, 4),
+        "tasks_per_s": round(n / meter.wall, 1) if meter.wall else None,
+        "cpu_us_per_task": round(meter.cpu / n * 1e6, 2),
+        "requests": stats["requests"],
+        "service_tasks": stats["tasks"],
+        "service_unique": stats["unique"],
+        "service_fingerprint": stats["fingerprint"],
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+        "python": sys.version.split()[0],
+        **extra,
+    }
+    print(RESULT_PREFIX + json.dumps(result), flush=True)
+
+
+def emit_serialize(client: str, per_task_us: float, sample: bytes, **extra: Any) -> None:
+    """Print the result line of the serialization micro-benchmark."""
+    result = {
+        "client": client,
+        "mode": "serialize",
+        "serialize_us_per_task": round(per_task_us, 3),
+        "sample_bytes": len(sample),
+        **extra,
+    }
+    print(RESULT_PREFIX + json.dumps(result), flush=True)
+
+
+def time_per_call(fn: Any, items: list[Any], repeat: int = 5) -> float:
+    """Best-of-``repeat`` microseconds per item of ``fn(item)`` over ``items``."""
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        for item in items:
+            fn(item)
+        best = min(best, time.perf_counter() - t0)
+    return best / len(items) * 1e6

@@ -1,0 +1,405 @@
+"""``nox -s bench``: batchtasks side by side with azure-batch 15.1.0 and 14.2.0, in one run.
+
+What it does, in order (all against one neutral fake service in its own process, loopback only):
+
+1. installs azure-batch 15.1.0 into its own directory if it is not there yet (it cannot share an
+   environment with the 14.2.0 the test extra pins: same distribution name);
+2. the per-task serialization micro-benchmark of each client;
+3. the fake service's ceiling, measured with a raw aiohttp loop (pre-serialized bodies);
+4. scenario A: N tasks, no added latency, concurrency 8 — throughput and client CPU per task;
+5. scenario B: N tasks, 50 ms added latency per request, concurrency 32 — wall time vs the ideal
+   ``ceil(ceil(N/100)/C) * 50 ms``;
+6. scenario C: 1,000,000 tasks from a generator with streamed results (batchtasks only) — the
+   client process's peak RSS.
+
+Each client runs in a fresh process per measurement (``run_*.py``), so its CPU time is its own and
+the service's is not in it; scenarios A and B interleave the clients and repeat (median reported)
+because the machine is shared and noisy. Every measurement checks that the service received
+exactly N unique tasks with the same content fingerprint. Prints markdown tables and writes the
+raw results as JSON. This is a benchmark, not a test: it asserts nothing about speed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import common
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+DEFAULT_SDK15_TARGET = ROOT / ".nox" / ".cache" / "azure-batch-15"
+SDK15_REQUIREMENTS = ("azure-batch==15.1.0", "aiohttp>=3.9")
+
+BT, SDK15, SDK14, RAW = "batchtasks", "azure-batch 15.1.0", "azure-batch 14.2.0", "raw"
+CLIENTS = (BT, SDK15, SDK14)
+SCRIPTS = {
+    BT: "run_batchtasks.py",
+    SDK15: "run_sdk15.py",
+    SDK14: "run_sdk14.py",
+    RAW: "run_raw.py",
+}
+SHORT = {BT: "bt", SDK15: "s15", SDK14: "s14", RAW: "raw"}
+
+
+def _log(msg: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def ensure_sdk15(target: Path) -> None:
+    """Install azure-batch 15.x (and its own aiohttp/azure-core) into ``target`` once."""
+    if (target / "azure" / "batch" / "aio").is_dir():
+        return
+    _log(f"installing {' '.join(SDK15_REQUIREMENTS)} into {target}")
+    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--target", str(target)]
+    subprocess.run([*pip, *SDK15_REQUIREMENTS], check=True)
+
+
+class Bench:
+    """Runs runner processes against one fake service and keeps every result."""
+
+    def __init__(self, args: argparse.Namespace, url: str) -> None:
+        self.args = args
+        self.url = url
+        self.results: list[dict[str, Any]] = []
+        self._seq = 0
+
+    def command(self, client: str, *extra: str) -> tuple[list[str], dict[str, str]]:
+        env = dict(os.environ)
+        script = str(HERE / SCRIPTS[client])
+        if client == SDK15:
+            # -S: no site-packages, so only the 15.x install (and the stdlib) is importable.
+            env["PYTHONPATH"] = str(self.args.sdk15_target)
+            return [sys.executable, "-S", script, *extra], env
+        return [sys.executable, script, *extra], env
+
+    def run(self, client: str, scenario: str, **kw: Any) -> dict[str, Any]:
+        self._seq += 1
+        job = f"{scenario}-{SHORT[client]}-{self._seq}"
+        extra = ["--url", self.url, "--job", job, "--seed", str(self.args.seed)]
+        for key, value in kw.items():
+            extra += [f"--{key.replace('_', '-')}", str(value)]
+        cmd, env = self.command(client, *extra)
+        before = self.service("/_bench/stats?job=-")["service_cpu_s"]
+        proc = subprocess.run(
+            cmd, env=env, capture_output=True, text=True, timeout=self.args.timeout, check=False
+        )
+        after = self.service("/_bench/stats?job=-")["service_cpu_s"]
+        lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(common.RESULT_PREFIX)]
+        if proc.returncode != 0 or not lines:
+            tail = "\n".join(proc.stderr.splitlines()[-15:])
+            raise RuntimeError(f"{client} {scenario} failed ({proc.returncode}):\n{tail}")
+        result: dict[str, Any] = json.loads(lines[-1][len(common.RESULT_PREFIX) :])
+        result.update(scenario=scenario, job=job)
+        if "wall_s" in result:
+            # Service CPU of the whole runner process lifetime (warm-up included): an upper bound.
+            result["service_busy"] = round((after - before) / result["wall_s"], 3)
+        if kw.get("tasks", 0) >= 100_000:
+            self.service(f"/_bench/forget?job={job}", "POST")
+        self.results.append(result)
+        _log(_brief(result))
+        return result
+
+    def service(self, path: str, method: str = "GET") -> dict[str, Any]:
+        return common.service_call(self.url, path, method)
+
+
+def _brief(r: dict[str, Any]) -> str:
+    if r.get("mode") == "serialize":
+        return f"{r['client']:<40} serialize {r['serialize_us_per_task']:.2f} us/task"
+    return (
+        f"{r['scenario']:<4} {r['client']:<40} {r['tasks_per_s']:>10.0f} tasks/s "
+        f"{r['wall_s']:7.3f} s  {r['cpu_us_per_task']:7.2f} us CPU/task  "
+        f"rss {r['peak_rss_mb']:.0f} MB  svc {r.get('service_busy', 0):.0%}"
+    )
+
+
+@contextmanager
+def fake_service(latency_ms: float = 0.0) -> Iterator[str]:
+    """Start benchmarks/fake_service.py in its own process; yield its base URL."""
+    proc = subprocess.Popen(
+        [sys.executable, str(HERE / "fake_service.py"), "--latency-ms", str(latency_ms)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        if not line.startswith("LISTENING "):
+            raise RuntimeError(f"fake service did not start: {line!r}")
+        yield f"http://127.0.0.1:{int(line.split()[1])}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def ideal_seconds(n: int, concurrency: int, latency_s: float) -> float:
+    """The issue's ideal: every request costs exactly the latency, C of them at a time."""
+    return math.ceil(math.ceil(n / 100) / concurrency) * latency_s
+
+
+def _check(r: dict[str, Any], n: int, fingerprint: int | None) -> str:
+    problems = []
+    if r["service_unique"] != n:
+        problems.append(f"unique {r['service_unique']}")
+    if r["service_tasks"] != n:
+        problems.append(f"received {r['service_tasks']}")
+    if fingerprint is not None and r["service_fingerprint"] != fingerprint:
+        problems.append("content differs")
+    return "ok" if not problems else "; ".join(problems)
+
+
+def _median(rows: list[dict[str, Any]], key: str) -> float:
+    return float(statistics.median(r[key] for r in rows))
+
+
+def _spread(rows: list[dict[str, Any]], key: str, fmt: str) -> str:
+    values = [r[key] for r in rows]
+    return f"{format(min(values), fmt)}-{format(max(values), fmt)}"
+
+
+def report(bench: Bench, meta: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Markdown tables of everything measured, and the goal verdicts."""
+    args = bench.args
+    res = bench.results
+    out: list[str] = []
+    goals: dict[str, Any] = {}
+
+    def rows(scenario: str, client: str) -> list[dict[str, Any]]:
+        return [r for r in res if r.get("scenario") == scenario and r["client"] == client]
+
+    raw_rows = [r for r in res if r.get("scenario") == "ceil"]
+    fingerprint = raw_rows[0]["service_fingerprint"] if raw_rows else None
+
+    out.append(
+        f"Machine: {meta['cpus']} CPUs, Python {meta['python']}, {meta['platform']}; "
+        f"load average at start {meta['load_start']}, at end {meta['load_end']}. "
+        f"N = {args.tasks:,}; {args.reps} interleaved repetitions per client and scenario, "
+        "median shown (min-max in brackets)."
+    )
+    out.append("")
+
+    # Serialization micro-benchmark.
+    ser = {r["client"]: r for r in res if r.get("mode") == "serialize"}
+    if ser:
+        out.append("**Per-task serialization** (task model → request bytes, best of 5 x 2,000):")
+        out.append("")
+        out.append("| client | path | µs/task | bytes/task | msrest (14.x) ÷ this | 15.x ÷ this |")
+        out.append("|---|---|---:|---:|---:|---:|")
+        base14 = ser.get(SDK14, {}).get("serialize_us_per_task")
+        base15 = ser.get(SDK15, {}).get("serialize_us_per_task")
+        paths = {
+            SDK14: "msrest `Serializer.body` + `json.dumps`",
+            SDK15: "`json.dumps(cls=SdkJSONEncoder)`",
+        }
+        for client in CLIENTS:
+            r = ser.get(client)
+            if not r:
+                continue
+            us = r["serialize_us_per_task"]
+            out.append(
+                f"| {client} | {r.get('path', paths.get(client, ''))} | {us:.2f} | "
+                f"{r['sample_bytes']} | {base14 / us if base14 else 0:.1f}x | "
+                f"{base15 / us if base15 else 0:.1f}x |"
+            )
+        out.append("")
+
+    if raw_rows:
+        tps = _median(raw_rows, "tasks_per_s")
+        svc = _median(raw_rows, "service_cpu_us_per_task")
+        out.append(
+            f"**Fake service ceiling** (raw aiohttp loop, pre-serialized unsigned bodies, "
+            f"C = 8): {tps:,.0f} tasks/s end to end; the service spends {svc:.1f} µs CPU per "
+            f"task, i.e. ≈ {1e6 / svc:,.0f} tasks/s on its one core."
+        )
+        out.append("")
+        goals["service_ceiling_tasks_per_s"] = tps
+
+    # Scenario A.
+    a = {c: rows("A", c) for c in CLIENTS if rows("A", c)}
+    if a:
+        out.append(
+            f"**Scenario A** — {args.tasks:,} tasks, no added latency, concurrency "
+            f"{args.concurrency}:"
+        )
+        out.append("")
+        out.append(
+            "| client | tasks/s | x 15.x | client CPU µs/task | wall s | peak RSS MB | "
+            "service busy | check |"
+        )
+        out.append("|---|---:|---:|---:|---:|---:|---:|---|")
+        base = _median(a[SDK15], "tasks_per_s") if SDK15 in a else None
+        for client, rr in a.items():
+            tps = _median(rr, "tasks_per_s")
+            checks = {_check(r, args.tasks, fingerprint) for r in rr}
+            out.append(
+                f"| {client} | {tps:,.0f} ({_spread(rr, 'tasks_per_s', ',.0f')}) | "
+                f"{tps / base if base else 0:.2f}x | "
+                f"{_median(rr, 'cpu_us_per_task'):.1f} ({_spread(rr, 'cpu_us_per_task', '.1f')}) | "
+                f"{_median(rr, 'wall_s'):.3f} | {_median(rr, 'peak_rss_mb'):.0f} | "
+                f"{_median(rr, 'service_busy'):.0%} | {', '.join(sorted(checks))} |"
+            )
+        out.append("")
+        if BT in a and base:
+            ratio = _median(a[BT], "tasks_per_s") / base
+            cpu = _median(a[BT], "cpu_us_per_task")
+            goals["A_throughput_vs_15x"] = round(ratio, 2)
+            goals["A_cpu_us_per_task"] = cpu
+            goals["A_met"] = ratio >= 5.0 and cpu <= 10.0
+
+    # Scenario B.
+    b = {c: rows("B", c) for c in CLIENTS if rows("B", c)}
+    if b:
+        ideal = ideal_seconds(args.tasks, args.latency_concurrency, args.latency_ms / 1000)
+        out.append(
+            f"**Scenario B** — {args.tasks:,} tasks, {args.latency_ms:g} ms added latency per "
+            f"request, concurrency {args.latency_concurrency}; ideal = "
+            f"ceil(ceil(N/100)/C) x {args.latency_ms:g} ms = {ideal:.3f} s:"
+        )
+        out.append("")
+        out.append("| client | wall s | ÷ ideal | tasks/s | client CPU µs/task | check |")
+        out.append("|---|---:|---:|---:|---:|---|")
+        for client, rr in b.items():
+            wall = _median(rr, "wall_s")
+            checks = {_check(r, args.tasks, fingerprint) for r in rr}
+            out.append(
+                f"| {client} | {wall:.3f} ({_spread(rr, 'wall_s', '.3f')}) | "
+                f"{wall / ideal:.2f}x | {_median(rr, 'tasks_per_s'):,.0f} | "
+                f"{_median(rr, 'cpu_us_per_task'):.1f} | {', '.join(sorted(checks))} |"
+            )
+        out.append("")
+        if BT in b:
+            ratio = _median(b[BT], "wall_s") / ideal
+            goals["B_ratio_to_ideal"] = round(ratio, 3)
+            goals["B_met"] = ratio <= 1.2
+
+    # Scenario C.
+    c_rows = [r for r in res if r.get("scenario") == "C"]
+    if c_rows:
+        out.append(
+            "**Scenario C** — batchtasks, tasks built lazily by a generator, results streamed "
+            f"(no list kept), concurrency {args.concurrency}, no added latency:"
+        )
+        out.append("")
+        out.append(
+            "| API | tasks | wall s | tasks/s | client CPU µs/task (incl. building models) | "
+            "RSS before MB | peak RSS MB | check |"
+        )
+        out.append("|---|---:|---:|---:|---:|---:|---:|---|")
+        for r in c_rows:
+            api = (
+                "add_collection(collect_results=False, on_result=…)"
+                if r["mode"] == "stream"
+                else "add_collection_iter(…)"
+            )
+            out.append(
+                f"| `{api}` | {r['tasks']:,} | {r['wall_s']:.1f} | {r['tasks_per_s']:,.0f} | "
+                f"{r['cpu_us_per_task']:.1f} | {r.get('rss_before_mb', 0):.0f} | "
+                f"{r['peak_rss_mb']:.0f} | {_check(r, r['tasks'], None)} |"
+            )
+        out.append("")
+        peak = max(r["peak_rss_mb"] for r in c_rows)
+        goals["C_peak_rss_mb"] = peak
+        goals["C_met"] = peak < 200 and all(_check(r, r["tasks"], None) == "ok" for r in c_rows)
+
+    verdict = {
+        "A_met": f"A: batchtasks ≥ 5x 15.x throughput and ≤ 10 µs client CPU/task — "
+        f"{goals.get('A_throughput_vs_15x')}x, {goals.get('A_cpu_us_per_task')} µs",
+        "B_met": f"B: ≤ 1.2x ideal — {goals.get('B_ratio_to_ideal')}x",
+        "C_met": f"C: peak RSS < 200 MB streaming — {goals.get('C_peak_rss_mb')} MB",
+    }
+    out.append("**Goals:**")
+    out.append("")
+    for key, text in verdict.items():
+        if key in goals:
+            out.append(f"- {'met' if goals[key] else 'NOT met'}: {text}")
+    return "\n".join(out), goals
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("-n", "--tasks", type=int, default=20_000)
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--latency-ms", type=float, default=50.0)
+    parser.add_argument("--latency-concurrency", type=int, default=32)
+    parser.add_argument("--stream-tasks", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--timeout", type=float, default=600.0, help="per runner process")
+    parser.add_argument(
+        "--only",
+        default="ser,ceil,A,B,C",
+        help="comma-separated parts to run: ser, ceil, A, B, C",
+    )
+    parser.add_argument("--clients", default=",".join(SHORT[c] for c in CLIENTS), help="bt,s15,s14")
+    parser.add_argument("--sdk15-target", type=Path, default=DEFAULT_SDK15_TARGET)
+    parser.add_argument("--json", type=Path, default=ROOT / ".nox" / "bench-results.json")
+    parser.add_argument("--markdown", type=Path, default=None, help="also write the tables here")
+    args = parser.parse_args()
+    parts = set(args.only.split(","))
+    wanted = {c for c in CLIENTS if SHORT[c] in args.clients.split(",")}
+    clients = [c for c in CLIENTS if c in wanted]
+
+    if SDK15 in wanted:
+        ensure_sdk15(args.sdk15_target)
+    meta = {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(terse=True),
+        "load_start": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+    }
+    started = time.perf_counter()
+    with fake_service() as url:
+        bench = Bench(args, url)
+        if "ser" in parts:
+            for client in clients:
+                bench.run(client, "ser", mode="serialize")
+        if "ceil" in parts:
+            for _ in range(args.reps):
+                bench.run(RAW, "ceil", tasks=args.tasks, concurrency=args.concurrency)
+        for scenario, conc, latency in (
+            ("A", args.concurrency, 0.0),
+            ("B", args.latency_concurrency, args.latency_ms),
+        ):
+            if scenario not in parts:
+                continue
+            bench.service(f"/_bench/config?latency_ms={latency}", "POST")
+            for rep in range(args.reps):
+                # Rotate the order so no client always runs first (or right after the slowest).
+                order = clients[rep % len(clients) :] + clients[: rep % len(clients)]
+                for client in order:
+                    bench.run(client, scenario, tasks=args.tasks, concurrency=conc)
+            bench.service("/_bench/config?latency_ms=0", "POST")
+        if "C" in parts and BT in wanted:
+            for mode in ("stream", "stream-iter"):
+                bench.run(BT, "C", tasks=args.stream_tasks, concurrency=args.concurrency, mode=mode)
+    meta["load_end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    meta["elapsed_s"] = round(time.perf_counter() - started, 1)
+    text, goals = report(bench, meta)
+    print(text)
+    print(f"\n(bench took {meta['elapsed_s']} s)")
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(
+        json.dumps({"meta": meta, "goals": goals, "results": bench.results}, indent=1)
+    )
+    if args.markdown:
+        args.markdown.write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,129 @@
+"""Benchmark runner: batchtasks ``client.tasks.add_collection`` (and ``add_collection_iter``).
+
+Modes:
+
+* ``bulk`` — the same as the SDK runners: a list of ``TaskAddParameter`` models built before
+  timing, results collected (``collect_results=True``, the default), concurrency C.
+* ``stream`` — a generator builds each ``TaskAddParameter`` lazily (its cost is inside the timed
+  part) and results are streamed to ``on_result`` with ``collect_results=False``; the point is the
+  process's peak RSS, which must stay flat however many tasks flow through.
+* ``stream-iter`` — the same through ``add_collection_iter``.
+* ``serialize`` — per-task ``TaskAddParameter`` -> request bytes, the path the engine uses.
+
+Prints one ``BENCH-RESULT`` JSON line. Uses only the public API (plus the engine's encoder in
+``serialize`` mode, named below).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import common
+
+from batchtasks import BatchClient, SharedKeyCredential
+from batchtasks.models import TaskAddParameter
+
+CLIENT = "batchtasks"
+
+
+def _model(i: int, seed: int) -> TaskAddParameter:
+    return TaskAddParameter.model_validate(common.wire_task(i, seed))
+
+
+def _build(n: int, seed: int, start: int = 0) -> list[TaskAddParameter]:
+    return [_model(i, seed) for i in range(start, start + n)]
+
+
+def _generate(n: int, seed: int) -> Iterator[TaskAddParameter]:
+    for i in range(n):
+        yield _model(i, seed)
+
+
+def _encoder() -> tuple[str, Any]:
+    """The function the engine serializes each task with (private; falls back to the model's)."""
+    try:
+        from batchtasks._private.bulk import encode
+    except ImportError:
+        return "TaskAddParameter.to_json_bytes", TaskAddParameter.to_json_bytes
+    for name in ("encode_task", "encode", "task_bytes", "serialize_task"):
+        fn = getattr(encode, name, None)
+        if callable(fn):
+            return f"batchtasks._private.bulk.encode.{name}", fn
+    return "TaskAddParameter.to_json_bytes", TaskAddParameter.to_json_bytes
+
+
+def _serialize_bench(seed: int) -> None:
+    tasks = _build(2000, seed)
+    path, fn = _encoder()
+
+    def one(task: TaskAddParameter) -> bytes:
+        data = fn(task)
+        return data if isinstance(data, bytes) else data[-1]
+
+    common.emit_serialize(CLIENT, common.time_per_call(one, tasks), one(tasks[0]), path=path)
+
+
+async def _run(args: Any) -> None:
+    credential = SharedKeyCredential(common.ACCOUNT, common.KEY)
+    async with BatchClient(args.url, credential) as client:
+        if args.warmup:
+            warm = _build(args.warmup, args.seed, start=10_000_000)
+            await client.tasks.add_collection(args.job + "-warmup", warm, max_concurrency=1)
+        extra: dict[str, Any] = {}
+        if args.mode == "bulk":
+            tasks = _build(args.tasks, args.seed)
+            if args.profile:
+                import cProfile
+
+                profiler = cProfile.Profile()
+                profiler.enable()
+            with common.Meter() as meter:
+                result = await client.tasks.add_collection(
+                    args.job, tasks, max_concurrency=args.concurrency
+                )
+            if args.profile:
+                profiler.disable()
+                profiler.dump_stats(args.profile)
+            ok = sum(1 for r in result.value or () if str(r.status) == "success")
+        else:
+            extra["rss_before_mb"] = round(common.peak_rss_mb(), 1)
+            counts: dict[str, int] = {}
+
+            def on_result(outcome: Any) -> None:
+                key = str(outcome.outcome)
+                counts[key] = counts.get(key, 0) + 1
+
+            with common.Meter() as meter:
+                if args.mode == "stream":
+                    await client.tasks.add_collection(
+                        args.job,
+                        _generate(args.tasks, args.seed),
+                        max_concurrency=args.concurrency,
+                        collect_results=False,
+                        on_result=on_result,
+                    )
+                else:
+                    async for outcome in client.tasks.add_collection_iter(
+                        args.job, _generate(args.tasks, args.seed), max_concurrency=args.concurrency
+                    ):
+                        on_result(outcome)
+            ok = counts.get("added", 0)
+            extra["outcomes"] = counts
+    if ok != args.tasks:
+        raise SystemExit(f"{CLIENT}: {ok} of {args.tasks} tasks reported success")
+    common.emit(CLIENT, args, meter, reported_success=ok, **extra)
+
+
+def main() -> None:
+    args = common.parse_args()
+    if args.mode == "serialize":
+        _serialize_bench(args.seed)
+    else:
+        asyncio.run(_run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
