@@ -5,6 +5,26 @@ The public API is exactly what `__all__` lists; everything under `batchtasks._pr
 
 from __future__ import annotations
 
+from batchtasks._private.credentials import AsyncTokenCredential, SharedKeyCredential
+from batchtasks._private.errors import (
+    AddCollectionError,
+    AlreadyExistsError,
+    AuthenticationError,
+    BadRequestError,
+    BatchConnectionError,
+    BatchServiceError,
+    BatchTasksError,
+    BatchTimeoutError,
+    ConditionNotMetError,
+    ConflictError,
+    NotFoundError,
+    RequestBodyTooLargeError,
+    ServerError,
+    TaskValidationError,
+    ThrottledError,
+)
+from batchtasks._private.retry import RetryPolicy
+from batchtasks._private.transport import Timeout
 from batchtasks.models import (
     BatchError,
     CloudJob,
@@ -23,6 +43,28 @@ from batchtasks.models import (
 __version__ = "0.1.0"
 
 __all__ = [
+    # client core
+    "AsyncTokenCredential",
+    "RetryPolicy",
+    "SharedKeyCredential",
+    "Timeout",
+    # errors
+    "AddCollectionError",
+    "AlreadyExistsError",
+    "AuthenticationError",
+    "BadRequestError",
+    "BatchConnectionError",
+    "BatchServiceError",
+    "BatchTasksError",
+    "BatchTimeoutError",
+    "ConditionNotMetError",
+    "ConflictError",
+    "NotFoundError",
+    "RequestBodyTooLargeError",
+    "ServerError",
+    "TaskValidationError",
+    "ThrottledError",
+    # models
     "BatchError",
     "CloudJob",
     "CloudTask",

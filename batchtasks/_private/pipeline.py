@@ -1,0 +1,156 @@
+"""The send pipeline: per-attempt headers, signing, retries, status check.
+
+`Pipeline.send()` turns one protocol `Request` into a successful `Response` or a mapped
+exception: for every attempt it adds a fresh `ocp-date` (unless the caller fixed one), the call's
+`client-request-id`, and the `Authorization` computed over exactly the headers, path and query
+that go on the wire; then it sends through the transport and checks the operation's success
+status. It decides which failures may be retried for an operation that is not idempotent, and
+flags a `TaskExists`/`JobExists` that answers a retry after an unknown outcome. It must not build
+operation requests or decode bodies (protocol.py does), nor touch aiohttp (transport.py does).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Final
+
+from batchtasks._private.credentials import Authorizer
+from batchtasks._private.errors import (
+    AlreadyExistsError,
+    BatchConnectionError,
+    BatchServiceError,
+    ThrottledError,
+)
+from batchtasks._private.protocol import Request, Response, check_status, encode_query
+from batchtasks._private.retry import RetryPolicy
+from batchtasks._private.signing import format_ocp_date
+from batchtasks._private.transport import HttpTransport, Timeout
+
+__all__ = ["Pipeline", "RetryMode", "maybe_processed"]
+
+
+class RetryMode:
+    """How a request may be retried (string constants)."""
+
+    #: Any transient failure may be retried (reads, deletes, updates, terminate, reactivate).
+    SAFE: Final = "safe"
+    #: Retry transient failures; a later 409 *Exists is flagged as `after_unknown_outcome` (adds).
+    DETECT_EXISTS: Final = "detect-exists"
+    #: Retry only failures that certainly were not processed (add_collection's single request).
+    UNPROCESSED_ONLY: Final = "unprocessed-only"
+
+
+def maybe_processed(exc: BaseException) -> bool:
+    """Whether the service may have acted on a request that failed with `exc`.
+
+    False only when we know it did not: the connection was never made, the request was throttled
+    (429 / 503 ServerBusy) or timed out before the service read it (408), or any other 4xx.
+    """
+    if isinstance(exc, BatchConnectionError):
+        return exc.request_sent
+    if isinstance(exc, ThrottledError):
+        return False
+    if isinstance(exc, BatchServiceError):
+        return exc.status >= 500
+    return True
+
+
+class Pipeline:
+    """Signs, sends, retries and status-checks requests for one client.
+
+    Args:
+        transport: the HTTP transport.
+        authorizer: produces the `Authorization` value.
+        retry_policy: the client's default policy.
+        timeout: the client's default per-attempt client-side timeout.
+    """
+
+    def __init__(
+        self,
+        transport: HttpTransport,
+        authorizer: Authorizer,
+        *,
+        retry_policy: RetryPolicy,
+        timeout: Timeout,
+    ) -> None:
+        self.transport = transport
+        self.authorizer = authorizer
+        self.retry_policy = retry_policy
+        self.timeout = timeout
+
+    async def _attempt(
+        self, request: Request, client_request_id: str, attempt: int, timeout: Timeout
+    ) -> Response:
+        headers = dict(request.headers)
+        headers.setdefault("client-request-id", client_request_id)
+        if "ocp-date" not in headers:
+            headers["ocp-date"] = format_ocp_date()
+        headers["authorization"] = await self.authorizer.authorization(
+            method=request.method,
+            path=request.path,
+            raw_query=encode_query(request.query),
+            headers=headers.items(),
+        )
+        response = await self.transport.send(request, headers, timeout=timeout, attempt=attempt)
+        check_status(request, response)
+        return response
+
+    async def send(
+        self,
+        request: Request,
+        *,
+        retry_policy: RetryPolicy | None = None,
+        timeout: Timeout | None = None,
+        mode: str = RetryMode.SAFE,
+    ) -> Response:
+        """Send `request` until it succeeds, fails for good, or the policy gives up.
+
+        Args:
+            request: the protocol request.
+            retry_policy: per-call override of the client's policy.
+            timeout: per-call override of the client-side timeout of each attempt.
+            mode: a `RetryMode` constant (see there).
+
+        Returns:
+            The response with the operation's success status.
+
+        Raises:
+            BatchServiceError: (a subclass for) the last error status. An `AlreadyExistsError`
+                that answers a retry after an attempt of unknown outcome has
+                `after_unknown_outcome=True`.
+            BatchConnectionError: the last connection failure or timeout.
+        """
+        policy = retry_policy or self.retry_policy
+        base_timeout = timeout or self.timeout
+        client_request_id = request.headers.get("client-request-id") or str(uuid.uuid4())
+        started = time.monotonic()
+        unknown_outcome = False
+
+        def retry_if(exc: BaseException) -> bool:
+            if not policy.is_retryable(exc):
+                return False
+            return mode != RetryMode.UNPROCESSED_ONLY or not maybe_processed(exc)
+
+        response: Response | None = None
+        async for attempt in policy.retrying(retry_if=retry_if):
+            with attempt:
+                number = attempt.retry_state.attempt_number
+                attempt_timeout = base_timeout
+                if policy.deadline is not None:
+                    left = policy.deadline - (time.monotonic() - started)
+                    attempt_timeout = base_timeout.capped(left)
+                try:
+                    response = await self._attempt(
+                        request, client_request_id, number, attempt_timeout
+                    )
+                except AlreadyExistsError as exc:
+                    if unknown_outcome and mode == RetryMode.DETECT_EXISTS:
+                        exc.mark_after_unknown_outcome()
+                    raise
+                except (BatchConnectionError, BatchServiceError) as exc:
+                    if maybe_processed(exc):
+                        unknown_outcome = True
+                    raise
+        assert response is not None  # AsyncRetrying re-raises the last error otherwise
+        return response
