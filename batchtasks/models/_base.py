@@ -121,8 +121,12 @@ def _to_utc(value: datetime) -> datetime:
     # msrest treats naive datetimes as UTC; do the same so the wire always carries an explicit Z.
     if value.tzinfo is None:
         return value.replace(tzinfo=timezone.utc)
-    if value.utcoffset() == timedelta(0):
+    if value.tzinfo is timezone.utc:
         return value
+    if value.utcoffset() == timedelta(0):
+        # pydantic-core parses "Z" to its own TzInfo(0); use the stdlib object so callers can
+        # rely on ``dt.tzinfo is timezone.utc``.
+        return value.replace(tzinfo=timezone.utc)
     return value.astimezone(timezone.utc)
 
 

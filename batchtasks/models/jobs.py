@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 
 from batchtasks.models._base import BatchModel, Duration, Tolerant, UtcDateTime
 from batchtasks.models.enums import ErrorCategory, JobState, OnAllTasksComplete, OnTaskFailure
@@ -29,6 +29,10 @@ __all__ = [
     "MetadataItem",
     "PoolInformation",
 ]
+
+
+def _check_job_id(value: str) -> str:
+    return check_id(value, "job")
 
 
 class JobConstraints(BatchModel):
@@ -79,7 +83,7 @@ class JobAddParameter(BatchModel):
     ``autoPoolSpecification``.
     """
 
-    id: str
+    id: Annotated[str, AfterValidator(_check_job_id)]
     display_name: Annotated[str, Field(max_length=MAX_DISPLAY_NAME_LENGTH)] | None = None
     priority: Annotated[int, Field(ge=-1000, le=1000)] | None = None
     max_parallel_tasks: int | None = None
@@ -95,11 +99,6 @@ class JobAddParameter(BatchModel):
     metadata: list[MetadataItem] | None = None
     uses_task_dependencies: bool | None = None
     network_configuration: dict[str, Any] | None = None
-
-    @field_validator("id")
-    @classmethod
-    def _valid_id(cls, value: str) -> str:
-        return check_id(value, "job")
 
     @field_validator("max_parallel_tasks")
     @classmethod

