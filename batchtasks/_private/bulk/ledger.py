@@ -1,0 +1,144 @@
+"""Exactly-once accounting of a bulk add: terminal outcomes, counters, delivery, progress.
+
+The engine calls `finish()` once per task when it reaches a terminal state; the ledger refuses a
+second terminal state for the same entry, keeps the counters, buffers outcomes and delivers them
+(per response, in `flush()`) to the `on_result` callback, to an iterator's queue and to the
+collected list. It must not decide outcomes, send requests or retry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from batchtasks._private.bulk.outcome import BulkProgress, Outcome, TaskAddOutcome
+from batchtasks._private.bulk.packer import Entry
+
+__all__ = ["Ledger"]
+
+OnResult = Callable[[TaskAddOutcome], object]
+OnProgress = Callable[[BulkProgress], object]
+
+_DONE = -1  # Entry.attempts is set to this once an entry has its terminal state
+
+
+class Ledger:
+    """Counters plus outcome delivery for one bulk add call (single event loop, no locks)."""
+
+    def __init__(
+        self,
+        *,
+        on_result: OnResult | None = None,
+        on_progress: OnProgress | None = None,
+        collect: bool = True,
+        queue: asyncio.Queue[list[TaskAddOutcome] | None] | None = None,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        self._on_result = on_result
+        self._result_is_async = on_result is not None and is_async_callable(on_result)
+        self._on_progress = on_progress
+        self._queue = queue
+        self._clock = clock or asyncio.get_running_loop().time
+        self._started = self._clock()
+        self._batch: list[TaskAddOutcome] = []
+        self.collected: list[TaskAddOutcome] | None = [] if collect else None
+        self.counts: dict[Outcome, int] = dict.fromkeys(Outcome, 0)
+        self.submitted = 0
+        self.retried = 0
+        self.requests = 0
+        self.terminal = 0
+
+    def finish(
+        self,
+        entry: Entry,
+        outcome: Outcome,
+        *,
+        raw: Mapping[str, Any] | None = None,
+        exception: BaseException | None = None,
+        reason: str | None = None,
+        code: str | None = None,
+    ) -> None:
+        """Record the terminal state of `entry` (exactly once; a second call is a bug)."""
+        attempts = entry.attempts
+        if attempts == _DONE:
+            raise RuntimeError(f"task {entry.task_id!r} was given a second terminal state")
+        entry.attempts = _DONE
+        self.terminal += 1
+        self.counts[outcome] += 1
+        self._batch.append(
+            TaskAddOutcome(
+                entry.task_id or None, entry.index, outcome, attempts, raw, exception, reason, code
+            )
+        )
+
+    @property
+    def has_pending_delivery(self) -> bool:
+        """Outcomes recorded but not yet delivered by `flush`."""
+        return bool(self._batch)
+
+    async def flush(self, *, to_queue: bool = True) -> None:
+        """Deliver buffered outcomes and report progress.
+
+        Args:
+            to_queue: False when the iterator's consumer is gone (cancellation): outcomes then
+                go only to `on_result` and the collected list.
+        """
+        batch = self._batch
+        if batch:
+            self._batch = []
+            if self.collected is not None:
+                self.collected.extend(batch)
+            callback = self._on_result
+            if callback is not None:
+                if self._result_is_async:
+                    for item in batch:
+                        await callback(item)  # type: ignore[misc]
+                else:
+                    for item in batch:
+                        returned = callback(item)
+                        if inspect.isawaitable(returned):
+                            await returned
+            if self._queue is not None and to_queue:
+                await self._queue.put(batch)
+        if self._on_progress is not None:
+            await self.report(done=False)
+
+    async def report(self, *, done: bool) -> None:
+        """Call `on_progress` with a fresh snapshot."""
+        if self._on_progress is None:
+            return
+        returned = self._on_progress(self.snapshot(done=done))
+        if inspect.isawaitable(returned):
+            await returned
+
+    def snapshot(self, *, done: bool = False) -> BulkProgress:
+        """The current counters as a `BulkProgress`."""
+        elapsed = self._clock() - self._started
+        counts = self.counts
+        added = counts[Outcome.ADDED] + counts[Outcome.ADDED_ON_RETRY]
+        added += counts[Outcome.ALREADY_EXISTS]
+        return BulkProgress(
+            submitted=self.submitted,
+            added=added,
+            failed=counts[Outcome.FAILED] + counts[Outcome.UNKNOWN],
+            not_attempted=counts[Outcome.NOT_ATTEMPTED],
+            retried=self.retried,
+            pending=self.submitted - self.terminal,
+            requests=self.requests,
+            elapsed=elapsed,
+            tasks_per_second=self.terminal / elapsed if elapsed > 0 else 0.0,
+            done=done,
+        )
+
+    def elapsed(self) -> float:
+        """Seconds since the ledger was created."""
+        return self._clock() - self._started
+
+
+def is_async_callable(func: Callable[..., object]) -> bool:
+    """True for `async def` functions (and callables whose `__call__` is one)."""
+    return inspect.iscoroutinefunction(func) or inspect.iscoroutinefunction(
+        getattr(func, "__call__", None)  # noqa: B004
+    )

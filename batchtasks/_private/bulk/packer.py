@@ -1,0 +1,175 @@
+"""Packing of serialized tasks into add_collection request bodies, by exact byte count.
+
+A task is serialized once (see `encode.py`) into an `Entry`; this module groups entries into
+`Chunk`s whose body — ``b'{"value":[' + b','.join(task_bytes) + b']}'`` — is strictly below the
+body limit and holds at most `MAX_TASKS_PER_REQUEST` tasks. Sizes are computed incrementally from
+the byte lengths; nothing is re-serialized, and the body is joined only when it is sent.
+
+This module must not do I/O, import asyncio or know about results: it is pure bookkeeping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from batchtasks._private.constants import DEFAULT_BODY_LIMIT, MAX_TASKS_PER_REQUEST
+
+BODY_PREFIX = b'{"value":['
+BODY_SUFFIX = b"]}"
+#: Bytes of an empty envelope; each task adds its own length plus one comma after the first.
+ENVELOPE_SIZE = len(BODY_PREFIX) + len(BODY_SUFFIX)
+
+
+class Entry:
+    """One input task on its way through the engine (mutable; owned by exactly one place).
+
+    Attributes:
+        task_id: the task's ID as given.
+        key: the ID lower-cased (the service compares IDs case-insensitively).
+        data: the task's JSON bytes, exactly as they appear in a request body.
+        index: position in the caller's input.
+        attempts: requests that carried this task and reached the service (413s excluded).
+        first_sent: engine clock time of the first attempt (bounds the task's retry window).
+        maybe_added: an attempt's outcome is unknown (connection error, timeout, 5xx or a
+            missing per-task result), so the task may already exist in the service.
+        last_error: the service's per-task result JSON of the latest failed attempt, if any.
+        last_exception: the request-level error of the latest failed attempt, if any.
+    """
+
+    __slots__ = (
+        "attempts",
+        "data",
+        "first_sent",
+        "index",
+        "key",
+        "last_error",
+        "last_exception",
+        "maybe_added",
+        "task_id",
+    )
+
+    def __init__(self, task_id: str, key: str, data: bytes, index: int) -> None:
+        self.task_id = task_id
+        self.key = key
+        self.data = data
+        self.index = index
+        self.attempts = 0
+        self.first_sent = 0.0
+        self.maybe_added = False
+        self.last_error: dict[str, object] | None = None
+        self.last_exception: BaseException | None = None
+
+    def __repr__(self) -> str:
+        return f"Entry({self.task_id!r}, index={self.index}, bytes={len(self.data)})"
+
+
+class Chunk:
+    """A group of entries that fits one request: `size` is the exact length of `body()`."""
+
+    __slots__ = ("entries", "size")
+
+    def __init__(self, entries: list[Entry], size: int) -> None:
+        self.entries = entries
+        self.size = size
+
+    def body(self) -> bytes:
+        """The exact request body: the envelope around the tasks' bytes, joined by commas."""
+        return b"".join((BODY_PREFIX, b",".join([e.data for e in self.entries]), BODY_SUFFIX))
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __repr__(self) -> str:
+        return f"Chunk(tasks={len(self.entries)}, size={self.size})"
+
+
+def single_body_size(entry: Entry) -> int:
+    """Size of a request body carrying only `entry`."""
+    return ENVELOPE_SIZE + len(entry.data)
+
+
+class Packer:
+    """Greedy, order-preserving packer; `add` returns a chunk when the current one is full.
+
+    `limit` may be lowered between calls (a 413 taught us a smaller one); a chunk closed under
+    the old limit can then be over the new one, so the sender re-checks `Chunk.size` against the
+    current limit before sending (and re-packs with `pack`). An entry too large to travel alone
+    must be rejected by the caller with `fits_alone` before `add`.
+    """
+
+    __slots__ = ("_entries", "_size", "limit", "max_tasks")
+
+    def __init__(
+        self, limit: int = DEFAULT_BODY_LIMIT, max_tasks: int = MAX_TASKS_PER_REQUEST
+    ) -> None:
+        if limit <= ENVELOPE_SIZE + 2:
+            raise ValueError(f"body limit {limit} is too small for any task")
+        if not 1 <= max_tasks <= MAX_TASKS_PER_REQUEST:
+            raise ValueError(f"max_tasks must be in 1..{MAX_TASKS_PER_REQUEST}")
+        self.limit = limit
+        self.max_tasks = max_tasks
+        self._entries: list[Entry] = []
+        self._size = ENVELOPE_SIZE - 1  # the first task adds no comma
+
+    def fits_alone(self, entry: Entry) -> bool:
+        """True if a body carrying only `entry` is strictly below the current limit."""
+        return ENVELOPE_SIZE + len(entry.data) < self.limit
+
+    def add(self, entry: Entry) -> Chunk | None:
+        """Append `entry`; if it does not fit the open chunk, close that chunk and return it.
+
+        The entry must satisfy `fits_alone`.
+        """
+        size = self._size + len(entry.data) + 1
+        if self._entries and (size >= self.limit or len(self._entries) >= self.max_tasks):
+            full = self._close()
+            self._entries.append(entry)
+            self._size = ENVELOPE_SIZE + len(entry.data)
+            return full
+        self._entries.append(entry)
+        self._size = size
+        return None
+
+    def flush(self) -> Chunk | None:
+        """Close and return the open chunk, if it holds anything."""
+        return self._close() if self._entries else None
+
+    def __len__(self) -> int:
+        """Entries in the open (not yet returned) chunk."""
+        return len(self._entries)
+
+    def pending(self) -> list[Entry]:
+        """The open chunk's entries, without closing it (for final accounting)."""
+        return self._entries
+
+    def _close(self) -> Chunk:
+        chunk = Chunk(self._entries, self._size)
+        self._entries = []
+        self._size = ENVELOPE_SIZE - 1
+        return chunk
+
+
+def pack(
+    entries: Iterable[Entry], limit: int, max_tasks: int = MAX_TASKS_PER_REQUEST
+) -> tuple[list[Chunk], list[Entry]]:
+    """Pack `entries` in order; returns (chunks, entries that cannot travel alone under `limit`)."""
+    packer = Packer(limit, max_tasks)
+    chunks: list[Chunk] = []
+    too_large: list[Entry] = []
+    for entry in entries:
+        if not packer.fits_alone(entry):
+            too_large.append(entry)
+            continue
+        full = packer.add(entry)
+        if full is not None:
+            chunks.append(full)
+    last = packer.flush()
+    if last is not None:
+        chunks.append(last)
+    return chunks, too_large
+
+
+def iter_bodies(chunks: Iterable[Chunk]) -> Iterator[bytes]:
+    """The bodies of `chunks` (a convenience for tests and diagnostics)."""
+    for chunk in chunks:
+        yield chunk.body()

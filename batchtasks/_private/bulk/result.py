@@ -1,0 +1,159 @@
+"""The result of a bulk add (`BulkAddResult`) and the aggregate error raised on failure.
+
+Builds values from a finished engine's ledger; it must not send anything or decide outcomes.
+"""
+
+from __future__ import annotations
+
+import collections
+from typing import Any
+
+from pydantic import ConfigDict, Field
+
+from batchtasks._private.bulk.outcome import Outcome, TaskAddOutcome
+from batchtasks._private.errors import AddCollectionError
+from batchtasks.models import TaskAddCollectionResult
+
+__all__ = ["BulkAddResult", "build_error", "build_result"]
+
+
+class BulkAddResult(TaskAddCollectionResult):
+    """A `TaskAddCollectionResult` with one entry per input task, plus the run's accounting.
+
+    ``value`` holds one `TaskAddResult` per input task in input order: the service's own result
+    where it gave one (an ``ADDED_ON_RETRY`` task keeps the service's ``clienterror``/``TaskExists``
+    result, as the official SDK does), a synthesized one otherwise (see `TaskAddOutcome.result`).
+    With ``collect_results=False`` both ``value`` and ``outcomes`` are empty; the counters
+    are still exact.
+
+    Attributes:
+        outcomes: one `TaskAddOutcome` per input task, in input order (not serialized).
+        counts: number of tasks per `Outcome` value (all six keys present).
+        requests: add_collection requests made (every answer or error counts).
+        retries: task re-sends (a task retried twice counts 2).
+        elapsed: seconds the call took.
+        body_limit: the body limit in force at the end (lower than requested if a 413 taught one).
+        stop_reason: why the run stopped early (deadline, fatal error, input error), else None.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    outcomes: list[TaskAddOutcome] = Field(default_factory=list, exclude=True, repr=False)
+    counts: dict[str, int] = Field(default_factory=dict, exclude=True)
+    requests: int = Field(default=0, exclude=True)
+    retries: int = Field(default=0, exclude=True)
+    elapsed: float = Field(default=0.0, exclude=True)
+    body_limit: int = Field(default=0, exclude=True)
+    stop_reason: str | None = Field(default=None, exclude=True)
+
+    @property
+    def total(self) -> int:
+        """Input tasks accounted for."""
+        return sum(self.counts.values())
+
+    @property
+    def ok(self) -> bool:
+        """True when every task ended in a success state."""
+        return self.total == self.count(
+            Outcome.ADDED, Outcome.ADDED_ON_RETRY, Outcome.ALREADY_EXISTS
+        )
+
+    def count(self, *outcomes: Outcome) -> int:
+        """Number of tasks that ended in any of `outcomes`."""
+        return sum(self.counts.get(o.value, 0) for o in outcomes)
+
+    def by_outcome(self, *outcomes: Outcome) -> list[TaskAddOutcome]:
+        """The collected outcomes in any of `outcomes`, in input order."""
+        wanted = set(outcomes)
+        return [o for o in self.outcomes if o.outcome in wanted]
+
+    @property
+    def succeeded(self) -> list[TaskAddOutcome]:
+        """ADDED, ADDED_ON_RETRY and ALREADY_EXISTS outcomes."""
+        return self.by_outcome(Outcome.ADDED, Outcome.ADDED_ON_RETRY, Outcome.ALREADY_EXISTS)
+
+    @property
+    def failed(self) -> list[TaskAddOutcome]:
+        """FAILED and UNKNOWN outcomes (sent or rejected, not known to be added)."""
+        return self.by_outcome(Outcome.FAILED, Outcome.UNKNOWN)
+
+    @property
+    def not_attempted(self) -> list[TaskAddOutcome]:
+        """NOT_ATTEMPTED outcomes (never sent)."""
+        return self.by_outcome(Outcome.NOT_ATTEMPTED)
+
+
+def build_result(
+    outcomes: list[TaskAddOutcome] | None,
+    counts: dict[Outcome, int],
+    *,
+    requests: int,
+    retries: int,
+    elapsed: float,
+    body_limit: int,
+    stop_reason: str | None,
+) -> BulkAddResult:
+    """Assemble the result; `outcomes` (None when not collected) are sorted into input order."""
+    ordered: list[TaskAddOutcome] = []
+    if outcomes is not None:
+        ordered = outcomes
+        ordered.sort(key=_index)
+    # Every field is already of the right type: construct without re-validating n items.
+    return BulkAddResult.model_construct(
+        value=[o.result for o in ordered],
+        outcomes=ordered,
+        counts={o.value: n for o, n in counts.items()},
+        requests=requests,
+        retries=retries,
+        elapsed=elapsed,
+        body_limit=body_limit,
+        stop_reason=stop_reason,
+    )
+
+
+def _index(outcome: TaskAddOutcome) -> int:
+    return outcome.index
+
+
+def build_error(result: BulkAddResult, *, cause: BaseException | None = None) -> AddCollectionError:
+    """The aggregate error for a run where not every task succeeded.
+
+    ``succeeded``/``failed``/``not_attempted`` hold `TaskAddOutcome`s (empty lists when results
+    were not collected); ``result`` is the whole `BulkAddResult`.
+    """
+    counts = result.counts
+    failed = counts.get(Outcome.FAILED.value, 0)
+    unknown = counts.get(Outcome.UNKNOWN.value, 0)
+    skipped = counts.get(Outcome.NOT_ATTEMPTED.value, 0)
+    parts = []
+    if failed:
+        codes = collections.Counter(
+            o.error_code or "?" for o in result.outcomes if o.outcome is Outcome.FAILED
+        )
+        top = ", ".join(f"{code} x{n}" for code, n in codes.most_common(3))
+        parts.append(f"{failed} failed" + (f" ({top})" if top else ""))
+    if unknown:
+        parts.append(f"{unknown} with unknown outcome (may have been added)")
+    if skipped:
+        parts.append(f"{skipped} not attempted")
+    message = f"{result.total - failed - unknown - skipped} of {result.total} tasks added; " + (
+        ", ".join(parts) or "no failures"
+    )
+    if result.stop_reason:
+        message += f"; stopped early: {result.stop_reason}"
+    if cause is not None:
+        message += f"; cause: {type(cause).__name__}: {cause}"
+    error = AddCollectionError(
+        message,
+        succeeded=result.succeeded,
+        failed=result.failed,
+        not_attempted=result.not_attempted,
+    )
+    _attach(error, result)
+    return error
+
+
+def _attach(error: AddCollectionError, result: BulkAddResult) -> None:
+    # `AddCollectionError` (errors.py) has no `result` slot yet; keep the whole result reachable.
+    attrs: dict[str, Any] = vars(error)
+    attrs["result"] = result
