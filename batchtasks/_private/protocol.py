@@ -99,6 +99,9 @@ def _http_date(value: datetime | str) -> str:
 def _segment(value: str, what: str) -> str:
     if not isinstance(value, str) or not value:
         raise ValueError(f"{what} must be a non-empty string")
+    if value in (".", ".."):
+        # URL normalisation would turn these into another resource's path.
+        raise ValueError(f"{what} must not be {value!r}")
     return quote(value, safe="")
 
 
