@@ -1,0 +1,235 @@
+"""The aiohttp application: middleware (auth, api-version, faults, error rendering) + admin API.
+
+The middleware is the one place where a request becomes authenticated, where faults are injected
+and where `ApiError` becomes the service's error body. Admin endpoints under ``/_emulator/``
+need no auth (the emulator binds loopback by default) and are documented in the README:
+
+* ``GET /_emulator/faults`` / ``POST /_emulator/faults`` (JSON `FaultConfig`, partial updates)
+* ``POST /_emulator/reset`` — delete all jobs and tasks, zero all counters
+* ``GET /_emulator/stats`` — requests, tasks added, faults injected by kind, stored counts
+* ``POST /_emulator/advance`` — ``{"seconds": N}`` moves the simulated clock and steps tasks
+* ``GET /_emulator/openapi.json`` — a small OpenAPI document of the emulated operations
+
+Must not contain operation logic (that is `routes.py`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from .auth import verify
+from .constants import ACCEPTED_API_VERSIONS, ERROR_CONTENT_TYPE
+from .context import CLOSE_CONNECTION, CONTEXT, OPERATION, REQUEST_ID, Context
+from .errors import ApiError, error_body
+from .faults import FaultConfig
+from .formats import iso7, utcnow
+from .openapi import openapi_document
+from .routes import base_url, routes
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+ADMIN_PREFIX = "/_emulator/"
+_WRITE_METHODS = frozenset({"POST", "PUT", "DELETE"})
+
+
+def error_response(request: web.Request, exc: ApiError) -> web.Response:
+    """Render an ApiError as the service does (no body for 304)."""
+    headers = dict(exc.headers)
+    if exc.status == 304:
+        return web.Response(status=304, headers=headers)
+    body = error_body(
+        exc.code,
+        exc.message,
+        exc.values,
+        request_id=request.get(REQUEST_ID, ""),
+        time_text=iso7(utcnow()),
+        metadata_base=base_url(request),
+    )
+    headers["Content-Type"] = ERROR_CONTENT_TYPE
+    return web.Response(
+        body=json.dumps(body, separators=(",", ":")).encode("utf-8"),
+        status=exc.status,
+        headers=headers,
+    )
+
+
+def _api_version(request: web.Request) -> None:
+    version = request.query.get("api-version")
+    if not version:
+        raise ApiError(
+            "MissingRequiredQueryParameter",
+            [("QueryParameterName", "api-version")],
+        )
+    if version not in ACCEPTED_API_VERSIONS:
+        raise ApiError(
+            "UnsupportedRequestVersion",
+            [("QueryParameterName", "api-version"), ("QueryParameterValue", version)],
+        )
+
+
+def _fault_error(kind: str, retry_after: int) -> ApiError:
+    if kind == "server_error":
+        return ApiError("InternalError")
+    code = "ServerBusy" if kind == "server_busy" else "TooManyRequests"
+    return ApiError(code, headers={"Retry-After": str(retry_after)})
+
+
+@web.middleware
+async def batch_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Authenticate, check api-version, inject faults, run the handler, render errors."""
+    if request.path.startswith(ADMIN_PREFIX):
+        return await handler(request)
+    c = request.app[CONTEXT]
+    request[REQUEST_ID] = str(uuid.uuid4())
+    request[OPERATION] = "unknown"
+    committed_write = False
+    response: web.StreamResponse
+    try:
+        delay = c.faults.latency()
+        if delay:
+            await asyncio.sleep(delay)
+        raw_path, _, raw_query = request.raw_path.partition("?")
+        verify(
+            c.auth,
+            method=request.method,
+            raw_path=raw_path,
+            raw_query=raw_query,
+            headers=request.headers,
+            now=utcnow(),
+        )
+        _api_version(request)
+        fault = c.faults.request_fault()
+        if fault is not None:
+            raise _fault_error(fault, c.faults.config.retry_after_seconds)
+        response = await handler(request)
+        committed_write = request.method in _WRITE_METHODS and response.status < 300
+    except ApiError as exc:
+        response = error_response(request, exc)
+    except web.HTTPNotFound:
+        response = error_response(request, ApiError("InvalidUri"))
+    except web.HTTPMethodNotAllowed:
+        response = error_response(request, ApiError("UnsupportedHttpVerb"))
+    response.headers["request-id"] = request[REQUEST_ID]
+    response.headers["DataServiceVersion"] = "3.0"
+    response.headers["Server"] = "batchtasks-emulator"
+    if request.headers.get("return-client-request-id", "").lower() == "true":
+        client_id = request.headers.get("client-request-id")
+        if client_id:
+            response.headers["client-request-id"] = client_id
+    if request.get(CLOSE_CONNECTION):
+        response.force_close()
+    c.counters.request(request[OPERATION], response.status)
+    if committed_write and c.faults.drop_after_commit():
+        # The write is committed; now vanish without answering, like a connection lost on the
+        # way back. The client cannot know whether the request took effect.
+        if request.transport is not None:
+            request.transport.close()
+        raise asyncio.CancelledError
+    return response
+
+
+# -- admin -----------------------------------------------------------------------------------
+
+admin = web.RouteTableDef()
+
+
+def _ctx(request: web.Request) -> Context:
+    return request.app[CONTEXT]
+
+
+def _admin_error(message: str) -> web.Response:
+    return web.json_response({"error": message}, status=400)
+
+
+@admin.get("/_emulator/faults")
+async def get_faults(request: web.Request) -> web.Response:
+    """Current fault configuration."""
+    return web.json_response(_ctx(request).faults.config.to_json())
+
+
+@admin.post("/_emulator/faults")
+async def set_faults(request: web.Request) -> web.Response:
+    """Change fault settings (partial JSON object; ``{"reset": true}`` restores defaults)."""
+    c = _ctx(request)
+    try:
+        data = await request.json()
+    except ValueError:
+        return _admin_error("body must be a JSON object")
+    if not isinstance(data, dict):
+        return _admin_error("body must be a JSON object")
+    base = FaultConfig() if data.pop("reset", False) else c.faults.config
+    try:
+        config = FaultConfig.from_json(data, base)
+    except (TypeError, ValueError) as exc:
+        return _admin_error(str(exc))
+    c.faults.configure(config)
+    return web.json_response(config.to_json())
+
+
+@admin.post("/_emulator/reset")
+async def reset(request: web.Request) -> web.Response:
+    """Delete all data and zero all counters."""
+    c = _ctx(request)
+    await c.store.reset()
+    c.counters.reset()
+    c.faults.reset_counts()
+    return web.json_response({"reset": True})
+
+
+async def stats_of(c: Context) -> dict[str, Any]:
+    """The stats document of an emulator context."""
+    with c.counters.lock:
+        counters = {
+            "requests": c.counters.requests,
+            "tasks_added": c.counters.tasks_added,
+            "requests_by_operation": dict(c.counters.by_operation),
+            "responses_by_status": dict(c.counters.by_status),
+        }
+    return {**counters, "faults": c.faults.snapshot(), "stored": await c.store.counts()}
+
+
+@admin.get("/_emulator/stats")
+async def stats(request: web.Request) -> web.Response:
+    """Counters: requests, tasks added, faults injected by kind, stored jobs/tasks."""
+    return web.json_response(await stats_of(_ctx(request)))
+
+
+@admin.post("/_emulator/advance")
+async def advance(request: web.Request) -> web.Response:
+    """Move the simulated clock forward and run one lifecycle step."""
+    c = _ctx(request)
+    try:
+        data = await request.json()
+        seconds = float(data["seconds"])
+        c.clock.advance(seconds)
+    except (ValueError, KeyError, TypeError) as exc:
+        return _admin_error(f'expected {{"seconds": N >= 0}}: {exc}')
+    changed = await c.lifecycle.step()
+    return web.json_response({"now": iso7(c.clock.now()), "changed": changed})
+
+
+@admin.get("/_emulator/openapi.json")
+async def openapi(request: web.Request) -> web.Response:
+    """A small OpenAPI 3 document of the emulated operations."""
+    return web.json_response(openapi_document(base_url(request)))
+
+
+def build_app(context: Context, *, client_max_size: int) -> web.Application:
+    """Create the aiohttp application for one emulator.
+
+    Args:
+        context: shared state.
+        client_max_size: aiohttp's own body cap; kept above the fault-configurable body limit
+            because handlers enforce the limit themselves with a streaming read.
+    """
+    app = web.Application(middlewares=[batch_middleware], client_max_size=client_max_size)
+    app[CONTEXT] = context
+    app.add_routes(admin)
+    app.add_routes(routes)
+    return app

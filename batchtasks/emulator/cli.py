@@ -1,0 +1,148 @@
+"""Command line of the emulator: ``python -m batchtasks.emulator`` (and ``batchtasks emulator``).
+
+`build_parser()` + `main(argv) -> int` so the ``batchtasks`` CLI can delegate. Prints one line
+with the URL once listening, then serves until Ctrl-C / SIGTERM. Must never print the key unless
+asked to (it is the public dev key by default, but a user-supplied key is a secret).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import Sequence
+
+from .constants import DEFAULT_LOCATION, DEV_ACCOUNT, DEV_KEY
+from .faults import FaultConfig
+from .server import Emulator
+
+
+def build_parser(prog: str = "python -m batchtasks.emulator") -> argparse.ArgumentParser:
+    """The argument parser (exposed for the ``batchtasks emulator`` subcommand)."""
+    p = argparse.ArgumentParser(
+        prog=prog,
+        description="Local emulator of the Azure Batch Task REST API (api-version "
+        "2024-02-01.19.0). Admin endpoints: /_emulator/faults, /_emulator/stats, "
+        "/_emulator/reset, /_emulator/advance, /_emulator/openapi.json.",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=0, help="TCP port (default 0: any free port)")
+    p.add_argument("--account", default=DEV_ACCOUNT, help=f"account name (default {DEV_ACCOUNT})")
+    p.add_argument(
+        "--key", default=DEV_KEY, help="base64 account key (default: the documented dev key)"
+    )
+    where = p.add_mutually_exclusive_group()
+    where.add_argument(
+        "--location",
+        default=None,
+        help=f"directory for the SQLite database (default ./{DEFAULT_LOCATION}/)",
+    )
+    where.add_argument("--in-memory", action="store_true", help="keep data in memory only")
+    p.add_argument(
+        "--run-tasks",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="simulate task execution (default: tasks stay active until terminated)",
+    )
+    p.add_argument("--clock-speed", type=float, default=1.0, help="simulated seconds per second")
+    p.add_argument("--task-seconds", type=float, default=1.0, help="default simulated task time")
+    p.add_argument(
+        "--accept-bearer",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="TOKEN",
+        help="dev mode: also accept Bearer tokens (any non-empty one, or only TOKEN)",
+    )
+    p.add_argument(
+        "--no-clock-skew-check",
+        action="store_true",
+        help="accept requests whose ocp-date is more than 15 minutes off",
+    )
+    f = p.add_argument_group("fault injection (all off by default)")
+    f.add_argument("--fault-seed", type=int, default=None)
+    f.add_argument("--latency-ms", type=float, default=0.0)
+    f.add_argument("--latency-jitter-ms", type=float, default=0.0)
+    f.add_argument("--task-server-error-rate", type=float, default=0.0)
+    f.add_argument("--server-error-rate", type=float, default=0.0)
+    f.add_argument("--server-busy-rate", type=float, default=0.0)
+    f.add_argument("--throttle-rate", type=float, default=0.0)
+    f.add_argument("--retry-after", type=int, default=1, help="Retry-After seconds of 429/503")
+    f.add_argument("--drop-after-commit-rate", type=float, default=0.0)
+    f.add_argument("--body-limit", type=int, default=FaultConfig().body_limit)
+    return p
+
+
+def emulator_from_args(args: argparse.Namespace) -> Emulator:
+    """Build an `Emulator` from parsed arguments.
+
+    Raises:
+        ValueError: invalid fault settings or location.
+    """
+    faults = FaultConfig(
+        seed=args.fault_seed,
+        latency_ms=args.latency_ms,
+        latency_jitter_ms=args.latency_jitter_ms,
+        task_server_error_rate=args.task_server_error_rate,
+        server_error_rate=args.server_error_rate,
+        server_busy_rate=args.server_busy_rate,
+        throttle_rate=args.throttle_rate,
+        retry_after_seconds=args.retry_after,
+        drop_after_commit_rate=args.drop_after_commit_rate,
+        body_limit=args.body_limit,
+    )
+    return Emulator(
+        host=args.host,
+        port=args.port,
+        account=args.account,
+        key=args.key,
+        location=None if args.in_memory else (args.location or DEFAULT_LOCATION),
+        in_memory=args.in_memory,
+        faults=faults,
+        run_tasks=args.run_tasks,
+        clock_speed=args.clock_speed,
+        task_seconds=args.task_seconds,
+        accept_bearer=args.accept_bearer is not None,
+        bearer_token=args.accept_bearer or None,
+        check_clock_skew=not args.no_clock_skew_check,
+    )
+
+
+async def serve(emulator: Emulator, ready_message: bool = True) -> None:
+    """Run `emulator` until SIGINT/SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    async with emulator:
+        if ready_message:
+            print(
+                f"batchtasks emulator listening on {emulator.url} (account {emulator.account})",
+                flush=True,
+            )
+        await stop.wait()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: parse `argv`, serve until interrupted.
+
+    Returns:
+        Process exit code (0 on a clean stop, 2 on bad arguments, 1 on start failure).
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        emulator = emulator_from_args(args)
+    except ValueError as exc:
+        parser.error(str(exc))
+    try:
+        asyncio.run(serve(emulator))
+    except KeyboardInterrupt:
+        return 0
+    except OSError as exc:
+        print(f"batchtasks emulator: cannot start: {exc}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,33 @@
+"""Pytest fixtures for code that talks to the Batch Task API: a fresh emulator per test.
+
+Register with ``pytest_plugins = ["batchtasks.emulator.pytest_plugin"]`` in the root
+``conftest.py``. Fixtures:
+
+* ``batch_emulator`` — function-scoped, in-memory `Emulator` on ``127.0.0.1:0`` with the dev
+  account; started before and stopped after each test. Faults off; tasks do not run.
+* ``batch_emulator_running`` — the same with the task lifecycle on (1000x clock).
+
+Requires pytest-asyncio. Must not depend on the batchtasks client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest_asyncio
+
+from .server import Emulator
+
+
+@pytest_asyncio.fixture
+async def batch_emulator() -> AsyncIterator[Emulator]:
+    """A started in-memory emulator (stopped after the test)."""
+    async with Emulator(in_memory=True) as emulator:
+        yield emulator
+
+
+@pytest_asyncio.fixture
+async def batch_emulator_running() -> AsyncIterator[Emulator]:
+    """A started in-memory emulator whose tasks run (1000x simulated clock)."""
+    async with Emulator(in_memory=True, run_tasks=True, clock_speed=1000.0) as emulator:
+        yield emulator
