@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, ConfigDict, Field, ValidationInfo, field_validator
 
 from batchtasks.models._base import BatchModel, Duration, Tolerant, UtcDateTime
 from batchtasks.models.enums import ErrorCategory, JobState, OnAllTasksComplete, OnTaskFailure
@@ -82,6 +82,8 @@ class JobAddParameter(BatchModel):
     ``maxParallelTasks`` -1 or positive, and ``poolInfo`` naming exactly one of ``poolId`` /
     ``autoPoolSpecification``.
     """
+
+    model_config = ConfigDict(validate_assignment=True)
 
     id: Annotated[str, AfterValidator(_check_job_id)]
     display_name: Annotated[str, Field(max_length=MAX_DISPLAY_NAME_LENGTH)] | None = None

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, ConfigDict, Field, ValidationInfo, field_validator
 
 from batchtasks.models._base import BatchModel, Duration, Tolerant, UtcDateTime
 from batchtasks.models.enums import (
@@ -316,6 +316,10 @@ class TaskAddParameter(BatchModel):
     ``pydantic.ValidationError`` naming the task id.
     """
 
+    # Assigning an attribute re-validates it, so a task cannot be made invalid after construction
+    # (nested models are not re-checked when mutated in place).
+    model_config = ConfigDict(validate_assignment=True)
+
     # A plain AfterValidator costs ~0.25 us; a @field_validator classmethod ~1 us (measured).
     id: Annotated[str, AfterValidator(check_id)]
     display_name: Annotated[str, Field(max_length=MAX_DISPLAY_NAME_LENGTH)] | None = None
@@ -403,6 +407,8 @@ class TaskAddParameter(BatchModel):
 
 class TaskAddCollectionParameter(BatchModel):
     """Body of ``add_collection``: at most 100 tasks (the < 1 MB size is the sender's check)."""
+
+    model_config = ConfigDict(validate_assignment=True)
 
     value: Annotated[list[TaskAddParameter], Field(max_length=100)]
 

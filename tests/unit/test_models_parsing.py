@@ -24,6 +24,7 @@ from batchtasks.models import (
     ErrorCategory,
     JobAddParameter,
     JobState,
+    PoolInformation,
     ResourceFile,
     TaskAddCollectionParameter,
     TaskAddParameter,
@@ -481,3 +482,16 @@ def test_response_models_do_not_enforce_input_rules() -> None:
     assert task.resource_files[1] == ResourceFile()
     job = CloudJob.from_wire({"id": "bad id", "priority": 5000, "poolInfo": {}})
     assert job.priority == 5000
+
+
+def test_assignment_is_validated_on_request_models() -> None:
+    task = TaskAddParameter(id="t", command_line="c")
+    with pytest.raises(ValidationError, match="'no good'"):
+        task.id = "no good"
+    with pytest.raises(ValidationError, match="not both"):
+        task.user_identity = UserIdentity(username="u", auto_user={})
+    task.display_name = "fine"
+    assert task.to_wire() == {"id": "t", "displayName": "fine", "commandLine": "c"}
+    job = JobAddParameter(id="j", pool_info={"pool_id": "p"})
+    with pytest.raises(ValidationError, match="exactly one"):
+        job.pool_info = PoolInformation()
