@@ -10,6 +10,7 @@ import base64
 import email.utils
 import hashlib
 import hmac
+import io
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -134,8 +135,9 @@ class RawClient:
             send_headers["Authorization"] = sign_request(
                 method, url, send_headers, account or self.account, key or self.key
             )
+        payload = io.BytesIO(data) if data is not None and len(data) > 512 * 1024 else data
         async with self.session.request(
-            method, url, data=data, headers=send_headers, skip_auto_headers=("Content-Type",)
+            method, url, data=payload, headers=send_headers, skip_auto_headers=("Content-Type",)
         ) as resp:
             return Reply(resp.status, CIMultiDict(resp.headers), await resp.read())
 
