@@ -276,11 +276,13 @@ class BulkAddEngine:
         return packer.add(entry)
 
     async def _push(self, chunk: Chunk) -> None:
-        while len(self._fresh) >= self._concurrency and self.stop_reason is None:
-            self._space = self._loop.create_future()
-            await self._space
+        # Queue first, then wait: a chunk must never live only in this frame, or cancellation
+        # while waiting would lose it from the final accounting.
         self._fresh.append(chunk)
         self._wake_one()
+        while len(self._fresh) > self._concurrency and self.stop_reason is None:
+            self._space = self._loop.create_future()
+            await self._space
         # Let a woken worker start its request now rather than after the next chunk is packed.
         await asyncio.sleep(0)
 
