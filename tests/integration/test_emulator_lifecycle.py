@@ -1,0 +1,165 @@
+"""Task lifecycle on the simulated clock: running, exit codes, retries, dependencies, subtasks."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest_asyncio
+
+from batchtasks.emulator import Emulator
+
+from ._signing_helper import RawClient
+
+
+@pytest_asyncio.fixture
+async def running() -> AsyncIterator[tuple[Emulator, RawClient]]:
+    async with (
+        Emulator(in_memory=True, run_tasks=True, task_seconds=10) as emu,
+        aiohttp.ClientSession() as s,
+    ):
+        yield emu, RawClient(s, emu.url, emu.account, emu.key)
+
+
+async def _run_until_settled(emu: Emulator, raw: RawClient, job: str, task: str) -> dict[str, Any]:
+    for _ in range(50):
+        await emu.advance(5)
+        body = (await raw.get_task(job, task)).json()
+        if body["state"] == "completed":
+            return dict(body)
+    raise AssertionError(f"{task} did not complete: {body}")
+
+
+async def test_success_runs_to_completion(running: tuple[Emulator, RawClient]) -> None:
+    emu, raw = running
+    await raw.create_job("j", poolInfo={"poolId": "pool-a"})
+    await raw.add_task("j", {"id": "ok", "commandLine": "/bin/sh -c 'echo hi'"})
+    await emu.advance(0)
+    mid = (await raw.get_task("j", "ok")).json()
+    assert mid["state"] == "running"
+    assert mid["previousState"] == "active"
+    assert mid["nodeInfo"]["poolId"] == "pool-a"
+    assert "startTime" in mid["executionInfo"]
+    done = await _run_until_settled(emu, raw, "j", "ok")
+    info = done["executionInfo"]
+    assert (info["exitCode"], info["result"]) == (0, "success")
+    assert info["endTime"] >= info["startTime"]
+    assert "failureInfo" not in info
+    assert done["previousState"] == "running"
+    react = await raw.send("POST", "/jobs/j/tasks/ok/reactivate")
+    assert (react.status, react.code) == (409, "TaskSucceeded")
+
+
+async def test_failure_is_retried_then_reactivated(running: tuple[Emulator, RawClient]) -> None:
+    emu, raw = running
+    await raw.create_job("j")
+    await raw.add_task(
+        "j", {"id": "bad", "commandLine": "sh -c 'exit 3'", "constraints": {"maxTaskRetryCount": 2}}
+    )
+    done = await _run_until_settled(emu, raw, "j", "bad")
+    info = done["executionInfo"]
+    assert (info["exitCode"], info["result"], info["retryCount"]) == (3, "failure", 2)
+    assert info["failureInfo"]["category"] == "usererror"
+    assert "lastRetryTime" in info
+    failed = (
+        await raw.send("GET", "/jobs/j/tasks", query={"$filter": "executionInfo/exitCode ne 0"})
+    ).json()
+    assert [t["id"] for t in failed["value"]] == ["bad"]
+    assert (await raw.send("POST", "/jobs/j/tasks/bad/reactivate")).status == 204
+    again = (await raw.get_task("j", "bad")).json()
+    assert again["state"] == "active"
+    assert again["executionInfo"] == {"retryCount": 0, "requeueCount": 0}
+
+
+async def test_dependencies_are_honoured(running: tuple[Emulator, RawClient]) -> None:
+    emu, raw = running
+    await raw.create_job("deps", usesTaskDependencies=True)
+    await raw.add_task("deps", {"id": "1", "commandLine": "exit 0"})
+    await raw.add_task("deps", {"id": "2", "commandLine": "exit 1"})
+    await raw.add_task(
+        "deps", {"id": "after1", "commandLine": "x", "dependsOn": {"taskIds": ["1"]}}
+    )
+    await raw.add_task(
+        "deps",
+        {
+            "id": "afterRange",
+            "commandLine": "x",
+            "dependsOn": {"taskIdRanges": [{"start": 1, "end": 2}]},
+        },
+    )
+    await raw.add_task(
+        "deps", {"id": "afterMissing", "commandLine": "x", "dependsOn": {"taskIds": ["nope"]}}
+    )
+    await emu.advance(0)
+    assert (await raw.get_task("deps", "after1")).json()["state"] == "active"
+    assert (await _run_until_settled(emu, raw, "deps", "after1"))["executionInfo"]["exitCode"] == 0
+    await _run_until_settled(emu, raw, "deps", "2")
+    for _ in range(5):
+        await emu.advance(5)
+    assert (await raw.get_task("deps", "afterRange")).json()["state"] == "active"
+    assert (await raw.get_task("deps", "afterMissing")).json()["state"] == "active"
+
+
+async def test_sleep_sets_run_time_and_admin_advance(running: tuple[Emulator, RawClient]) -> None:
+    emu, raw = running
+    await raw.create_job("j")
+    await raw.add_task("j", {"id": "long", "commandLine": "sleep 3600"})
+    async with aiohttp.ClientSession() as s:
+        async with s.post(f"{emu.url}/_emulator/advance", json={"seconds": 0}) as r:
+            assert r.status == 200
+        assert (await raw.get_task("j", "long")).json()["state"] == "running"
+        async with s.post(f"{emu.url}/_emulator/advance", json={"seconds": 60}) as r:
+            assert r.status == 200
+        assert (await raw.get_task("j", "long")).json()["state"] == "running"
+        async with s.post(f"{emu.url}/_emulator/advance", json={"seconds": 3600}) as r:
+            assert (await r.json())["changed"] >= 1
+        assert (await raw.get_task("j", "long")).json()["state"] == "completed"
+        async with s.post(f"{emu.url}/_emulator/advance", json={"seconds": -1}) as r:
+            assert r.status == 400
+
+
+async def test_terminate_running_task(running: tuple[Emulator, RawClient]) -> None:
+    emu, raw = running
+    await raw.create_job("j")
+    await raw.add_task("j", {"id": "t", "commandLine": "sleep 100"})
+    await emu.advance(0)
+    assert (await raw.send("POST", "/jobs/j/tasks/t/terminate")).status == 204
+    task = (await raw.get_task("j", "t")).json()
+    assert task["state"] == "completed"
+    assert task["previousState"] == "running"
+    assert task["executionInfo"]["result"] == "failure"
+
+
+async def test_multi_instance_subtasks_follow_primary(running: tuple[Emulator, RawClient]) -> None:
+    emu, raw = running
+    await raw.create_job("j")
+    await raw.add_task(
+        "j",
+        {
+            "id": "mpi",
+            "commandLine": "exit 0",
+            "multiInstanceSettings": {"numberOfInstances": 3, "coordinationCommandLine": "c"},
+        },
+    )
+    await emu.advance(0)
+    subs = (await raw.send("GET", "/jobs/j/tasks/mpi/subtasksinfo")).json()["value"]
+    assert [(s["id"], s["state"]) for s in subs] == [(1, "running"), (2, "running")]
+    assert all("nodeInfo" in s and "startTime" in s for s in subs)
+    await _run_until_settled(emu, raw, "j", "mpi")
+    subs = (
+        await raw.send(
+            "GET", "/jobs/j/tasks/mpi/subtasksinfo", query={"$select": "id,state,exitCode"}
+        )
+    ).json()["value"]
+    assert subs == [
+        {"id": 1, "state": "completed", "exitCode": 0},
+        {"id": 2, "state": "completed", "exitCode": 0},
+    ]
+
+
+async def test_lifecycle_off_keeps_tasks_active(raw: RawClient, batch_emulator: Emulator) -> None:
+    await raw.create_job("j")
+    await raw.add_task("j", {"id": "t", "commandLine": "exit 0"})
+    assert await batch_emulator.advance(3600) == 0
+    assert (await raw.get_task("j", "t")).json()["state"] == "active"
