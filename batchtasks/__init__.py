@@ -5,6 +5,7 @@ The public API is exactly what `__all__` lists; everything under `batchtasks._pr
 
 from __future__ import annotations
 
+from batchtasks._private.client import BatchClient
 from batchtasks._private.credentials import AsyncTokenCredential, SharedKeyCredential
 from batchtasks._private.errors import (
     AddCollectionError,
@@ -23,7 +24,11 @@ from batchtasks._private.errors import (
     TaskValidationError,
     ThrottledError,
 )
+from batchtasks._private.jobs import JobOperations
+from batchtasks._private.paging import AsyncPager, Page
+from batchtasks._private.responses import RawResponse
 from batchtasks._private.retry import RetryPolicy
+from batchtasks._private.tasks import TaskOperations
 from batchtasks._private.transport import Timeout
 from batchtasks.models import (
     BatchError,
@@ -45,9 +50,11 @@ __version__ = "0.1.0"
 __all__ = [
     "AddCollectionError",
     "AlreadyExistsError",
+    "AsyncPager",
     "AsyncTokenCredential",
     "AuthenticationError",
     "BadRequestError",
+    "BatchClient",
     "BatchConnectionError",
     "BatchError",
     "BatchServiceError",
@@ -58,8 +65,11 @@ __all__ = [
     "ConditionNotMetError",
     "ConflictError",
     "JobAddParameter",
+    "JobOperations",
     "NotFoundError",
+    "Page",
     "PoolInformation",
+    "RawResponse",
     "RequestBodyTooLargeError",
     "RetryPolicy",
     "ServerError",
@@ -69,6 +79,7 @@ __all__ = [
     "TaskAddResult",
     "TaskAddStatus",
     "TaskConstraints",
+    "TaskOperations",
     "TaskState",
     "TaskUpdateParameter",
     "TaskValidationError",

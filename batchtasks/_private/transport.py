@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import platform
 import ssl
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
 from typing import Final
 
 import aiohttp
@@ -23,10 +25,25 @@ import yarl
 from batchtasks._private.errors import BatchConnectionError, BatchTimeoutError
 from batchtasks._private.protocol import Request, Response, request_url
 
-__all__ = ["DEFAULT_MAX_CONNECTIONS", "DEFAULT_TIMEOUT", "HttpTransport", "Timeout"]
+__all__ = [
+    "DEFAULT_MAX_CONNECTIONS",
+    "DEFAULT_TIMEOUT",
+    "HttpTransport",
+    "Timeout",
+    "default_user_agent",
+]
 
 #: Default connection-pool size of a client-owned session (and so its request concurrency).
 DEFAULT_MAX_CONNECTIONS: Final = 64
+
+
+def default_user_agent() -> str:
+    """`batchtasks/<version> python/<version> aiohttp/<version>`."""
+    try:
+        own = version("batchtasks")
+    except PackageNotFoundError:  # running from a source tree without metadata
+        own = "0+unknown"
+    return f"batchtasks/{own} python/{platform.python_version()} aiohttp/{aiohttp.__version__}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,223 @@
+"""BatchClient: endpoint and option validation, session lifecycle, the operation groups.
+
+Construction only validates and stores: no session, loop, lock or thread is created until the
+first request or `__aenter__` inside the running loop. This module must not import aiohttp
+(transport.py owns it) nor build requests (protocol.py does).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import ssl
+from collections.abc import Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, NoReturn
+from urllib.parse import urlsplit
+
+from batchtasks._private.credentials import (
+    AsyncTokenCredential,
+    SharedKeyCredential,
+    make_authorizer,
+)
+from batchtasks._private.jobs import JobOperations
+from batchtasks._private.logging import LoggingOption, resolve_logger
+from batchtasks._private.pipeline import Pipeline
+from batchtasks._private.retry import DEFAULT_RETRY_POLICY, RetryPolicy
+from batchtasks._private.tasks import TaskOperations
+from batchtasks._private.transport import (
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_TIMEOUT,
+    HttpTransport,
+    Timeout,
+    default_user_agent,
+)
+
+if TYPE_CHECKING:
+    import aiohttp
+
+__all__ = ["BatchClient", "validate_endpoint"]
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def validate_endpoint(endpoint: str, *, allow_insecure_http: bool = False) -> str:
+    """Check an account endpoint and return it as `scheme://host[:port]`.
+
+    Args:
+        endpoint: e.g. `https://myaccount.westus.batch.azure.com` or `http://127.0.0.1:10100`.
+        allow_insecure_http: permit plain http to a host that is not loopback.
+
+    Raises:
+        ValueError: not an http(s) URL, has a path/query/credentials, or plain http to a
+            non-loopback host without `allow_insecure_http=True`.
+    """
+    if not isinstance(endpoint, str) or "://" not in endpoint:
+        raise ValueError(
+            f"endpoint must be a URL such as https://<account>.<region>.batch.azure.com, "
+            f"got {endpoint!r}"
+        )
+    parts = urlsplit(endpoint)
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"endpoint must be an http(s) URL with a host, got {endpoint!r}")
+    if parts.username or parts.password:
+        raise ValueError("endpoint must not contain credentials; pass a credential object")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ValueError(
+            f"endpoint must be the account URL without a path or query, got {endpoint!r}"
+        )
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError(f"endpoint has an invalid port: {endpoint!r}") from None
+    if scheme == "http" and not allow_insecure_http and not _is_loopback(parts.hostname):
+        raise ValueError(
+            f"refusing plain http to {parts.hostname!r}: signatures and tokens would travel "
+            "unencrypted. Use https, or pass allow_insecure_http=True to BatchClient if you "
+            "really mean it (plain http is allowed without it only to loopback hosts such as "
+            "127.0.0.1 or localhost, e.g. the emulator)."
+        )
+    host = parts.hostname
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    return f"{scheme}://{host}" + (f":{port}" if port is not None else "")
+
+
+class BatchClient:
+    """Async client of one Batch account's Task API.
+
+    Use it as an async context manager::
+
+        async with BatchClient(endpoint, SharedKeyCredential(account, key)) as client:
+            await client.jobs.add({"id": "job-1", "poolInfo": {"poolId": "pool-1"}})
+            await client.tasks.add("job-1", {"id": "t1", "commandLine": "echo hi"})
+            async for task in client.tasks.list("job-1"):
+                print(task.id, task.state)
+
+    Args:
+        endpoint: the account URL, `https://<account>.<region>.batch.azure.com`.
+        credential: a `SharedKeyCredential`, or an async token credential (e.g.
+            `azure.identity.aio.DefaultAzureCredential()`; borrowed, never closed).
+        session: an `aiohttp.ClientSession` to borrow; it is never closed by the client. Without
+            it the client creates its own on first use and closes it on exit / `close()`.
+        max_connections: connection-pool size of the client's own session (default 64) — the
+            most requests in flight at once. Not allowed together with `session`.
+        timeout: default client-side `Timeout` (connect/read/total seconds) of each attempt.
+        retry_policy: default `RetryPolicy`; every operation accepts `retry_policy=` too.
+        user_agent: a prefix for the `User-Agent` header (your application's name/version).
+        trace_configs: `aiohttp.TraceConfig`s for the client's own session.
+        logging: True (default) logs one DEBUG line per request to `batchtasks.http`; a
+            `logging.Logger` to use that one; False to log nothing. Headers are never logged.
+        ssl_context: TLS settings for the client's own session (verification stays on unless
+            your context turns it off).
+        allow_insecure_http: allow `http://` to a host that is not loopback.
+
+    Raises:
+        ValueError: bad endpoint or option combination.
+        TypeError: unsupported credential.
+    """
+
+    def __init__(
+        self,
+        endpoint: str,
+        credential: SharedKeyCredential | AsyncTokenCredential,
+        *,
+        session: aiohttp.ClientSession | None = None,
+        max_connections: int | None = None,
+        timeout: Timeout = DEFAULT_TIMEOUT,
+        retry_policy: RetryPolicy = DEFAULT_RETRY_POLICY,
+        user_agent: str | None = None,
+        trace_configs: Sequence[aiohttp.TraceConfig] | None = None,
+        logging: LoggingOption = True,
+        ssl_context: ssl.SSLContext | None = None,
+        allow_insecure_http: bool = False,
+    ) -> None:
+        self._endpoint = validate_endpoint(endpoint, allow_insecure_http=allow_insecure_http)
+        if session is not None:
+            for name, value in (
+                ("max_connections", max_connections),
+                ("trace_configs", trace_configs),
+                ("ssl_context", ssl_context),
+            ):
+                if value is not None:
+                    raise ValueError(
+                        f"{name} configures the client's own session; with session= set it on "
+                        "your session instead"
+                    )
+        if not isinstance(timeout, Timeout):
+            raise TypeError("timeout must be a batchtasks.Timeout")
+        if not isinstance(retry_policy, RetryPolicy):
+            raise TypeError("retry_policy must be a batchtasks.RetryPolicy")
+        agent = default_user_agent()
+        self._transport = HttpTransport(
+            self._endpoint,
+            session=session,
+            max_connections=max_connections or DEFAULT_MAX_CONNECTIONS,
+            ssl_context=ssl_context,
+            trace_configs=trace_configs,
+            user_agent=f"{user_agent} {agent}" if user_agent else agent,
+            logger=resolve_logger(logging),
+        )
+        self._credential = credential
+        self._pipeline = Pipeline(
+            self._transport,
+            make_authorizer(credential),
+            retry_policy=retry_policy,
+            timeout=timeout,
+        )
+        self.tasks = TaskOperations(self._pipeline)
+        self.jobs = JobOperations(self._pipeline)
+
+    @property
+    def endpoint(self) -> str:
+        """The normalised account endpoint (`scheme://host[:port]`)."""
+        return self._endpoint
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        """The client's default retry policy."""
+        return self._pipeline.retry_policy
+
+    @property
+    def timeout(self) -> Timeout:
+        """The client's default client-side timeout."""
+        return self._pipeline.timeout
+
+    @property
+    def max_connections(self) -> int:
+        """How many requests the connection pool lets run at once (bulk concurrency must fit)."""
+        return self._transport.max_connections
+
+    @property
+    def closed(self) -> bool:
+        """True after `close()` (or leaving `async with`)."""
+        return self._transport.closed
+
+    def __repr__(self) -> str:
+        return f"BatchClient(endpoint={self._endpoint!r}, credential={self._credential!r})"
+
+    def __reduce_ex__(self, protocol: Any) -> NoReturn:
+        raise TypeError("BatchClient holds a credential and a session and cannot be pickled")
+
+    async def __aenter__(self) -> BatchClient:
+        await self._transport.open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the client's own session (a borrowed session stays open). Idempotent."""
+        await self._transport.close()

@@ -1,0 +1,143 @@
+"""Plumbing shared by `TaskOperations` and `JobOperations`: send, decode, page, validate input.
+
+Keeps the operation classes thin (build -> send -> decode). Must not know any particular
+operation's path or options (protocol.py does) nor touch aiohttp (transport.py does).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+import pydantic
+
+from batchtasks._private.errors import BatchServiceError, TaskValidationError
+from batchtasks._private.paging import AsyncPager, Page
+from batchtasks._private.pipeline import Pipeline, RetryMode
+from batchtasks._private.protocol import (
+    Request,
+    Response,
+    decode_json,
+    decode_value_list,
+    next_link_of,
+    request_for_next_link,
+)
+from batchtasks._private.responses import RawResponse
+from batchtasks._private.retry import RetryPolicy
+from batchtasks._private.transport import Timeout
+from batchtasks.models import BatchModel
+
+__all__ = ["OperationsBase", "coerce_model"]
+
+M = TypeVar("M", bound=BatchModel)
+T = TypeVar("T")
+
+
+def coerce_model(
+    model: type[M], value: M | Mapping[str, Any], *, what: str, index: int | None = None
+) -> M:
+    """Return `value` as a validated `model` (a mapping may use wire keys or attribute names).
+
+    Raises:
+        TaskValidationError: the value does not fit the model; names its id and index.
+    """
+    if isinstance(value, model):
+        return value
+    if not isinstance(value, Mapping):
+        raise TaskValidationError(
+            f"{what}: expected a {model.__name__} or a mapping, got {type(value).__name__}",
+            index=index,
+        )
+    try:
+        return model.model_validate(dict(value))
+    except pydantic.ValidationError as exc:
+        raw_id = value.get("id")
+        raise TaskValidationError.from_validation_error(
+            exc, task_id=raw_id if isinstance(raw_id, str) else None, index=index
+        ) from exc
+
+
+def _parse(model: type[M], data: Mapping[str, Any], response: Response) -> M:
+    try:
+        return model.from_wire(data)
+    except pydantic.ValidationError as exc:
+        raise BatchServiceError(
+            status=response.status,
+            message=f"malformed success response: not a {model.__name__}"
+            f" ({exc.error_count()} errors)",
+            request_id=response.headers.get("request-id"),
+            headers=response.headers,
+        ) from None
+
+
+class OperationsBase:
+    """Shared machinery of the operation groups (not public).
+
+    Args:
+        pipeline: the client's send pipeline.
+    """
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self._pipeline = pipeline
+
+    async def _send(
+        self,
+        request: Request,
+        *,
+        retry_policy: RetryPolicy | None,
+        client_timeout: Timeout | None,
+        mode: str = RetryMode.SAFE,
+    ) -> Response:
+        return await self._pipeline.send(
+            request, retry_policy=retry_policy, timeout=client_timeout, mode=mode
+        )
+
+    async def _send_none(
+        self,
+        request: Request,
+        *,
+        raw: bool,
+        retry_policy: RetryPolicy | None,
+        client_timeout: Timeout | None,
+        mode: str = RetryMode.SAFE,
+    ) -> RawResponse[None] | None:
+        response = await self._send(
+            request, retry_policy=retry_policy, client_timeout=client_timeout, mode=mode
+        )
+        return RawResponse(response.status, response.headers, None) if raw else None
+
+    async def _send_model(
+        self,
+        request: Request,
+        model: type[M],
+        *,
+        raw: bool,
+        retry_policy: RetryPolicy | None,
+        client_timeout: Timeout | None,
+    ) -> M | RawResponse[M]:
+        response = await self._send(
+            request, retry_policy=retry_policy, client_timeout=client_timeout
+        )
+        parsed = _parse(model, decode_json(response), response)
+        return RawResponse(response.status, response.headers, parsed) if raw else parsed
+
+    def _pager(
+        self,
+        first: Request,
+        item_model: type[M],
+        *,
+        retry_policy: RetryPolicy | None,
+        client_timeout: Timeout | None,
+        follow_links: bool = True,
+    ) -> AsyncPager[M]:
+        async def fetch(token: str | None) -> Page[M]:
+            request = first if token is None else request_for_next_link(first, token)
+            response = await self._send(
+                request, retry_policy=retry_policy, client_timeout=client_timeout
+            )
+            values, data = decode_value_list(response)
+            items = [_parse(item_model, value, response) for value in values]
+            link = next_link_of(data) if follow_links else None
+            return Page(items, link, response.status, response.headers)
+
+        return AsyncPager(fetch)
