@@ -51,6 +51,7 @@ from batchtasks._private.errors import (
     TaskValidationError,
 )
 from batchtasks._private.retry import RetryPolicy
+from batchtasks.models import TaskAddParameter
 
 __all__ = ["BulkAddEngine", "StopReason"]
 
@@ -238,7 +239,7 @@ class BulkAddEngine:
         self.consumed = index + 1
         self._ledger.submitted += 1
         if seen is not None:
-            task_id = peek_id(item)
+            task_id = item.id if type(item) is TaskAddParameter else peek_id(item)
             if task_id is not None:
                 key = task_id.lower()
                 if key in seen:
@@ -379,29 +380,35 @@ class BulkAddEngine:
     # -- outcomes -----------------------------------------------------------------------------
 
     def _on_results(self, entries: list[Entry], results: list[dict[str, Any]]) -> None:
-        by_key = {entry.key: entry for entry in entries}
+        # Hot path: one dict pop per result, exact status/ID first; anything unusual falls back.
+        by_id = {entry.task_id: entry for entry in entries}
         retry: list[Entry] = []
-        finish = self._ledger.finish
+        ledger = self._ledger
+        added = ledger.added
         for result in results:
-            if type(result) is not dict:
-                continue
-            task_id = result.get("taskId")
-            if type(task_id) is not str:
-                continue
-            entry = by_key.pop(task_id.lower(), None)
-            if entry is None:
-                continue  # not ours, or a repeated result for the same task
+            try:
+                entry = by_id.pop(result["taskId"])
+            except (KeyError, TypeError):
+                found = _pop_loose(by_id, result)
+                if found is None:
+                    continue  # not ours, or a repeated result for the same task
+                entry = found
             status = result.get("status")
+            if status == "success":
+                added(entry, result)
+                continue
             status = status.lower() if type(status) is str else ""
             if status == "success":
-                finish(entry, Outcome.ADDED, raw=result)
+                added(entry, result)
             elif status == "clienterror":
                 error = result.get("error")
                 code = error.get("code") if type(error) is dict else None
                 if type(code) is str and code.lower() == "taskexists":
                     self._on_task_exists(entry, result)
                 else:
-                    finish(entry, Outcome.FAILED, raw=result, reason="rejected by the service")
+                    ledger.finish(
+                        entry, Outcome.FAILED, raw=result, reason="rejected by the service"
+                    )
             elif status == "servererror":
                 entry.last_error = result
                 entry.last_exception = None
@@ -412,9 +419,9 @@ class BulkAddEngine:
                 entry.last_error = result
                 entry.last_exception = None
                 retry.append(entry)
-        if by_key:
+        if by_id:
             missing = _MissingResult()
-            for entry in by_key.values():
+            for entry in by_id.values():
                 entry.maybe_added = True
                 entry.last_error = None
                 entry.last_exception = missing
@@ -679,6 +686,21 @@ class BulkAddEngine:
             reason=reason,
             code=CLIENT_CODE_NOT_ATTEMPTED,
         )
+
+
+def _pop_loose(by_id: dict[str, Entry], result: object) -> Entry | None:
+    """Find a result's entry when its taskId differs in case from what was sent."""
+    if type(result) is not dict:
+        return None
+    task_id = result.get("taskId")
+    if type(task_id) is not str:
+        return None
+    key = task_id.lower()
+    for sent, entry in by_id.items():
+        if entry.key == key:
+            del by_id[sent]
+            return entry
+    return None
 
 
 def _check_sequence_duplicates(value: Sequence[Any]) -> None:

@@ -22,6 +22,7 @@ OnResult = Callable[[TaskAddOutcome], object]
 OnProgress = Callable[[BulkProgress], object]
 
 _DONE = -1  # Entry.attempts is set to this once an entry has its terminal state
+_ADDED = Outcome.ADDED
 
 
 class Ledger:
@@ -44,11 +45,11 @@ class Ledger:
         self._started = self._clock()
         self._batch: list[TaskAddOutcome] = []
         self.collected: list[TaskAddOutcome] | None = [] if collect else None
-        self.counts: dict[Outcome, int] = dict.fromkeys(Outcome, 0)
+        #: tasks per `Outcome` value string (all keys present)
+        self.counts: dict[str, int] = {o.value: 0 for o in Outcome}
         self.submitted = 0
         self.retried = 0
         self.requests = 0
-        self.terminal = 0
 
     def finish(
         self,
@@ -65,13 +66,26 @@ class Ledger:
         if attempts == _DONE:
             raise RuntimeError(f"task {entry.task_id!r} was given a second terminal state")
         entry.attempts = _DONE
-        self.terminal += 1
-        self.counts[outcome] += 1
+        self.counts[outcome._value_] += 1
         self._batch.append(
             TaskAddOutcome(
                 entry.task_id or None, entry.index, outcome, attempts, raw, exception, reason, code
             )
         )
+
+    def added(self, entry: Entry, raw: Mapping[str, Any]) -> None:
+        """`finish(entry, Outcome.ADDED, raw=raw)`, minus the overhead (the per-task hot path)."""
+        attempts = entry.attempts
+        if attempts == _DONE:
+            raise RuntimeError(f"task {entry.task_id!r} was given a second terminal state")
+        entry.attempts = _DONE
+        self.counts["added"] += 1
+        self._batch.append(TaskAddOutcome(entry.task_id, entry.index, _ADDED, attempts, raw))
+
+    @property
+    def terminal(self) -> int:
+        """Tasks with a terminal state so far."""
+        return sum(self.counts.values())
 
     @property
     def has_pending_delivery(self) -> bool:
@@ -117,18 +131,18 @@ class Ledger:
         """The current counters as a `BulkProgress`."""
         elapsed = self._clock() - self._started
         counts = self.counts
-        added = counts[Outcome.ADDED] + counts[Outcome.ADDED_ON_RETRY]
-        added += counts[Outcome.ALREADY_EXISTS]
+        added = counts["added"] + counts["added_on_retry"] + counts["already_exists"]
+        terminal = self.terminal
         return BulkProgress(
             submitted=self.submitted,
             added=added,
-            failed=counts[Outcome.FAILED] + counts[Outcome.UNKNOWN],
-            not_attempted=counts[Outcome.NOT_ATTEMPTED],
+            failed=counts["failed"] + counts["unknown"],
+            not_attempted=counts["not_attempted"],
             retried=self.retried,
-            pending=self.submitted - self.terminal,
+            pending=self.submitted - terminal,
             requests=self.requests,
             elapsed=elapsed,
-            tasks_per_second=self.terminal / elapsed if elapsed > 0 else 0.0,
+            tasks_per_second=terminal / elapsed if elapsed > 0 else 0.0,
             done=done,
         )
 

@@ -6,9 +6,10 @@ Builds values from a finished engine's ledger; it must not send anything or deci
 from __future__ import annotations
 
 import collections
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ConfigDict, Field
+from typing_extensions import Self
 
 from batchtasks._private.bulk.outcome import Outcome, TaskAddOutcome
 from batchtasks._private.errors import AddCollectionError
@@ -23,7 +24,9 @@ class BulkAddResult(TaskAddCollectionResult):
     ``value`` holds one `TaskAddResult` per input task in input order: the service's own result
     where it gave one (an ``ADDED_ON_RETRY`` task keeps the service's ``clienterror``/``TaskExists``
     result, as the official SDK does), a synthesized one otherwise (see `TaskAddOutcome.result`).
-    With ``collect_results=False`` both ``value`` and ``outcomes`` are empty; the counters
+    ``value`` is built on first access (or first dump/compare/copy): a pydantic model per task
+    costs several microseconds, which callers that only read `counts` or `outcomes` should not
+    pay. With ``collect_results=False`` both ``value`` and ``outcomes`` are empty; the counters
     are still exact.
 
     Attributes:
@@ -46,6 +49,68 @@ class BulkAddResult(TaskAddCollectionResult):
     body_limit: int = Field(default=0, exclude=True)
     stop_reason: str | None = Field(default=None, exclude=True)
 
+    # -- lazy `value` -----------------------------------------------------------------------
+    # `build_result` leaves "value" out of the instance dict; the first read (attribute access,
+    # or any of the pydantic entry points below that read the dict directly) fills it in.
+
+    def _materialize(self) -> None:
+        if "value" not in self.__dict__:
+            self.__dict__["value"] = [o.result for o in self.outcomes]
+
+    if not TYPE_CHECKING:
+
+        def __getattr__(self, name: str) -> Any:
+            if name == "value":
+                self._materialize()
+                return self.__dict__["value"]
+            return super().__getattr__(name)
+
+    def model_dump(self, **kwargs: Any) -> dict[str, Any]:
+        self._materialize()
+        return super().model_dump(**kwargs)
+
+    def model_dump_json(self, **kwargs: Any) -> str:
+        self._materialize()
+        return super().model_dump_json(**kwargs)
+
+    def to_json_bytes(self) -> bytes:
+        self._materialize()
+        return super().to_json_bytes()
+
+    def model_copy(self, **kwargs: Any) -> Self:
+        self._materialize()
+        return super().model_copy(**kwargs)
+
+    def __copy__(self) -> Self:
+        self._materialize()
+        return super().__copy__()
+
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Self:
+        self._materialize()
+        return super().__deepcopy__(memo)
+
+    def __getstate__(self) -> dict[Any, Any]:
+        self._materialize()
+        return super().__getstate__()
+
+    def __eq__(self, other: object) -> bool:
+        self._materialize()
+        if isinstance(other, BulkAddResult):
+            other._materialize()
+        return super().__eq__(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __iter__(self) -> Any:
+        self._materialize()
+        return super().__iter__()
+
+    def __repr_args__(self) -> Any:
+        self._materialize()
+        return super().__repr_args__()
+
+    # -- accounting views -------------------------------------------------------------------
+
     @property
     def total(self) -> int:
         """Input tasks accounted for."""
@@ -54,9 +119,7 @@ class BulkAddResult(TaskAddCollectionResult):
     @property
     def ok(self) -> bool:
         """True when every task ended in a success state."""
-        return self.total == self.count(
-            Outcome.ADDED, Outcome.ADDED_ON_RETRY, Outcome.ALREADY_EXISTS
-        )
+        return self.total == self.count(*_SUCCESS)
 
     def count(self, *outcomes: Outcome) -> int:
         """Number of tasks that ended in any of `outcomes`."""
@@ -70,7 +133,7 @@ class BulkAddResult(TaskAddCollectionResult):
     @property
     def succeeded(self) -> list[TaskAddOutcome]:
         """ADDED, ADDED_ON_RETRY and ALREADY_EXISTS outcomes."""
-        return self.by_outcome(Outcome.ADDED, Outcome.ADDED_ON_RETRY, Outcome.ALREADY_EXISTS)
+        return self.by_outcome(*_SUCCESS)
 
     @property
     def failed(self) -> list[TaskAddOutcome]:
@@ -83,9 +146,12 @@ class BulkAddResult(TaskAddCollectionResult):
         return self.by_outcome(Outcome.NOT_ATTEMPTED)
 
 
+_SUCCESS = (Outcome.ADDED, Outcome.ADDED_ON_RETRY, Outcome.ALREADY_EXISTS)
+
+
 def build_result(
     outcomes: list[TaskAddOutcome] | None,
-    counts: dict[Outcome, int],
+    counts: dict[str, int],
     *,
     requests: int,
     retries: int,
@@ -99,16 +165,17 @@ def build_result(
         ordered = outcomes
         ordered.sort(key=_index)
     # Every field is already of the right type: construct without re-validating n items.
-    return BulkAddResult.model_construct(
-        value=[o.result for o in ordered],
+    result = BulkAddResult.model_construct(
         outcomes=ordered,
-        counts={o.value: n for o, n in counts.items()},
+        counts=dict(counts),
         requests=requests,
         retries=retries,
         elapsed=elapsed,
         body_limit=body_limit,
         stop_reason=stop_reason,
     )
+    del result.__dict__["value"]  # built on first access, see BulkAddResult
+    return result
 
 
 def _index(outcome: TaskAddOutcome) -> int:
