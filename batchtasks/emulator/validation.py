@@ -189,8 +189,9 @@ def _multi_instance(raw: object, required_slots: int) -> dict[str, Any]:
         raise missing("multiInstanceSettings.coordinationCommandLine")
     if not isinstance(coordination, str):
         raise invalid("multiInstanceSettings.coordinationCommandLine", coordination)
-    if required_slots != 1:
-        raise invalid("requiredSlots", required_slots, "Must be 1 for multi-instance tasks.")
+    # The spec text says requiredSlots must be 1 here, but the service's own examples
+    # (TaskAddCollection_Complex, TaskGet) use 2 with multi-instance settings: accept them.
+    del required_slots
     out = dict(raw)
     out["numberOfInstances"] = count
     return out
