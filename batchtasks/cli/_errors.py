@@ -62,7 +62,7 @@ def describe_error(exc: BaseException) -> tuple[str, int]:
     if isinstance(exc, CliError):
         return _one_line(str(exc)), exc.exit_code
     if isinstance(exc, batchtasks.TaskValidationError):
-        return f"invalid task: {_one_line(str(exc))}", EXIT_USAGE
+        return _one_line(str(exc)), EXIT_USAGE
     if isinstance(exc, batchtasks.AuthenticationError):
         return (
             f"authentication failed ({_one_line(str(exc))}); check the account name and key "

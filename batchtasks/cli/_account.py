@@ -1,0 +1,169 @@
+"""Which Batch account the CLI talks to, and how it authenticates — chosen like the Azure CLI does.
+
+Order: ``--account-endpoint/--account-name/--account-key`` flags, then the environment
+(``AZURE_BATCH_ENDPOINT``, ``AZURE_BATCH_ACCOUNT``, ``AZURE_BATCH_ACCESS_KEY``). An endpoint with a
+key uses Shared Key; an endpoint without a key uses Microsoft Entra ID through azure-identity's
+``DefaultAzureCredential`` when it is installed. With nothing configured the command runs against
+an embedded emulator started in-process, and says so on stderr.
+
+The key lives only inside the credential object: this module must never print, log or put it into
+an exception, and `AccountSettings.__repr__` hides it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+import sys
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+from urllib.parse import urlsplit
+
+from batchtasks.cli._errors import UsageError
+
+__all__ = ["AccountSettings", "open_client", "resolve_account"]
+
+ENV_ENDPOINT = "AZURE_BATCH_ENDPOINT"
+ENV_ACCOUNT = "AZURE_BATCH_ACCOUNT"
+ENV_KEY = "AZURE_BATCH_ACCESS_KEY"
+
+
+@dataclass(frozen=True)
+class AccountSettings:
+    """The resolved account. ``endpoint is None`` means: use the embedded emulator.
+
+    Attributes:
+        endpoint: base URL (``https://acct.region.batch.azure.com``), or None for the emulator.
+        account_name: the account name for Shared Key (None with Entra ID).
+        key: the account key (None with Entra ID); never shown by repr.
+    """
+
+    endpoint: str | None
+    account_name: str | None = None
+    key: str | None = field(default=None, repr=False)
+
+    @property
+    def auth_kind(self) -> str:
+        """``"emulator"``, ``"shared-key"`` or ``"entra-id"``."""
+        if self.endpoint is None:
+            return "emulator"
+        return "shared-key" if self.key else "entra-id"
+
+
+def _normalise_endpoint(endpoint: str) -> str:
+    endpoint = endpoint.strip().rstrip("/")
+    if "://" not in endpoint:
+        # The Azure CLI accepts a bare host name; the service is https only.
+        endpoint = "https://" + endpoint
+    parts = urlsplit(endpoint)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"invalid account endpoint {endpoint!r}: expected https://HOST")
+    return endpoint
+
+
+def resolve_account(
+    *,
+    endpoint: str | None,
+    account_name: str | None,
+    key: str | None,
+    environ: Mapping[str, str] | None = None,
+) -> AccountSettings:
+    """Combine flags and environment into `AccountSettings`.
+
+    Args:
+        endpoint: ``--account-endpoint`` (None when not given).
+        account_name: ``--account-name``.
+        key: ``--account-key``.
+        environ: the environment to read (default: ``os.environ``).
+
+    Returns:
+        The settings; ``endpoint`` is None when nothing at all is configured.
+
+    Raises:
+        UsageError: an incomplete or contradictory configuration.
+    """
+    env = os.environ if environ is None else environ
+    endpoint = endpoint or env.get(ENV_ENDPOINT) or None
+    account_name = account_name or env.get(ENV_ACCOUNT) or None
+    key = key or env.get(ENV_KEY) or None
+    if endpoint is None:
+        if key or account_name:
+            raise UsageError(
+                "an account name or key was given but no endpoint: "
+                f"set --account-endpoint or {ENV_ENDPOINT}"
+            )
+        return AccountSettings(endpoint=None)
+    endpoint = _normalise_endpoint(endpoint)
+    if key is None:
+        return AccountSettings(endpoint=endpoint, account_name=account_name)
+    if account_name is None:
+        host = urlsplit(endpoint).hostname or ""
+        if host.endswith(".batch.azure.com"):
+            account_name = host.split(".", 1)[0]
+        else:
+            raise UsageError(
+                f"an account key needs an account name: set --account-name or {ENV_ACCOUNT}"
+            )
+    return AccountSettings(endpoint=endpoint, account_name=account_name, key=key)
+
+
+def _entra_credential() -> Any:
+    try:
+        identity = importlib.import_module("azure.identity.aio")
+    except ImportError:
+        raise UsageError(
+            "an endpoint without an account key needs Microsoft Entra ID: "
+            "pip install 'batchtasks[identity]' (azure-identity), "
+            f"or give a key with --account-key or {ENV_KEY}"
+        ) from None
+    return identity.DefaultAzureCredential()
+
+
+@contextlib.asynccontextmanager
+async def open_client(
+    settings: AccountSettings,
+    *,
+    notice: TextIO | None = None,
+    emulator_options: Mapping[str, Any] | None = None,
+) -> AsyncIterator[Any]:
+    """Open a `batchtasks.BatchClient` for the settings; start an embedded emulator if needed.
+
+    Args:
+        settings: from `resolve_account`.
+        notice: where to say that the embedded emulator is used (default: stderr).
+        emulator_options: keyword arguments for `batchtasks.emulator.Emulator`.
+
+    Yields:
+        The open client (closed, and the emulator stopped, on exit).
+    """
+    from batchtasks import BatchClient, SharedKeyCredential
+
+    async with contextlib.AsyncExitStack() as stack:
+        credential: Any
+        if settings.endpoint is None:
+            from batchtasks.emulator import Emulator
+
+            options = {"in_memory": True, **dict(emulator_options or {})}
+            emu = await stack.enter_async_context(Emulator(**options))
+            print(
+                "no Azure Batch account configured; using the embedded emulator at "
+                f"{emu.url} (in-memory)",
+                file=notice or sys.stderr,
+                flush=True,
+            )
+            endpoint = emu.url
+            credential = SharedKeyCredential(emu.account, emu.key)
+        elif settings.key is not None:
+            endpoint = settings.endpoint
+            credential = SharedKeyCredential(settings.account_name or "", settings.key)
+        else:
+            endpoint = settings.endpoint
+            credential = _entra_credential()
+            await stack.enter_async_context(credential)
+        try:
+            client = BatchClient(endpoint, credential)
+        except ValueError as exc:  # the client's own check of the endpoint
+            raise UsageError(str(exc)) from None
+        yield await stack.enter_async_context(client)

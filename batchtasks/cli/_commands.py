@@ -1,0 +1,260 @@
+"""The CLI's commands: ``task ...`` and ``job ...`` mirroring the library, and the dispatcher.
+
+Each command is a thin async function: resolve the account, open a client, call one library
+method, print the result. Bulk add and the demo live in their own modules. This module must use
+only the public API, and must never print the account key.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from typing import Any
+
+from pydantic import ValidationError
+
+from batchtasks.cli._account import AccountSettings, open_client, resolve_account
+from batchtasks.cli._debug import mask_secret
+from batchtasks.cli._errors import EXIT_OK, InputError, UsageError
+from batchtasks.cli._render import write_json, write_json_items, write_record, write_table
+
+__all__ = ["describe_validation_error", "read_json_document", "run_command", "settings_from_args"]
+
+TASK_COLUMNS = ("id", "state", "executionInfo/exitCode", "displayName", "commandLine")
+JOB_COLUMNS = ("id", "state", "poolInfo/poolId", "priority", "creationTime")
+SUBTASK_COLUMNS = ("id", "state", "exitCode", "nodeInfo/nodeId")
+
+
+def settings_from_args(args: argparse.Namespace) -> AccountSettings:
+    """Resolve the account from the parsed flags and the environment (and mask the key)."""
+    settings = resolve_account(
+        endpoint=getattr(args, "account_endpoint", None),
+        account_name=getattr(args, "account_name", None),
+        key=getattr(args, "account_key", None),
+    )
+    mask_secret(settings.key)
+    return settings
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """One line naming each invalid field by its wire path (``constraints.maxTaskRetryCount``)."""
+    parts = []
+    for error in exc.errors()[:3]:
+        where = ".".join(str(p) for p in error.get("loc", ())) or "task"
+        parts.append(f"{where}: {error.get('msg', 'invalid')}")
+    more = len(exc.errors()) - 3
+    if more > 0:
+        parts.append(f"and {more} more")
+    return "; ".join(parts)
+
+
+def read_json_document(path: str) -> Any:
+    """Read one (small) JSON document from a file or ``-`` (stdin), with a line on error."""
+    name = "<stdin>" if path == "-" else path
+    try:
+        if path == "-":
+            text = sys.stdin.buffer.read().decode("utf-8-sig")
+        else:
+            with open(path, "rb") as handle:
+                text = handle.read().decode("utf-8-sig")
+    except FileNotFoundError:
+        raise InputError(f"{name}: no such file") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{name}: not valid UTF-8 at byte {exc.start}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"{name}:{exc.lineno}: malformed JSON: {exc.msg} (column {exc.colno})"
+        ) from None
+
+
+async def _print_list(
+    items: AsyncIterator[Any], args: argparse.Namespace, columns: Sequence[str]
+) -> None:
+    if args.output == "json":
+        await write_json_items(items)
+        return
+    select = getattr(args, "select", None)
+    if select:
+        columns = [name.strip() for name in select.split(",") if name.strip()]
+    rows = [item async for item in items]
+    write_table(rows, columns)
+
+
+def _print_one(obj: Any, args: argparse.Namespace, title: str) -> None:
+    if args.output == "json":
+        write_json(obj)
+    else:
+        write_record(obj, title=title)
+
+
+def _done(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _task_from_args(args: argparse.Namespace) -> Any:
+    from batchtasks.models import TaskAddParameter
+
+    if args.json_file:
+        if args.task_id or args.command_line or args.display_name:
+            raise UsageError("give either --json-file or --task-id/--command-line, not both")
+        data = read_json_document(args.json_file)
+        if not isinstance(data, Mapping):
+            raise InputError(f"{args.json_file}: expected one JSON object (a task)")
+    else:
+        if not args.task_id or not args.command_line:
+            raise UsageError("task add needs --json-file, or --task-id and --command-line")
+        data = {"id": args.task_id, "commandLine": args.command_line}
+        if args.display_name:
+            data["displayName"] = args.display_name
+    try:
+        return TaskAddParameter.model_validate(dict(data))
+    except ValidationError as exc:
+        raise InputError(
+            f"invalid task {data.get('id')!r}: {describe_validation_error(exc)}"
+        ) from None
+
+
+def _job_from_args(args: argparse.Namespace) -> Any:
+    from batchtasks.models import JobAddParameter
+
+    if args.json_file:
+        data = read_json_document(args.json_file)
+        if not isinstance(data, Mapping):
+            raise InputError(f"{args.json_file}: expected one JSON object (a job)")
+        data = dict(data)
+    else:
+        if not args.job_id or not args.pool_id:
+            raise UsageError("job add needs --job-id and --pool-id (or --json-file)")
+        data = {"id": args.job_id, "poolInfo": {"poolId": args.pool_id}}
+    if args.json_file and args.job_id:
+        data["id"] = args.job_id
+    if args.display_name:
+        data["displayName"] = args.display_name
+    if args.priority is not None:
+        data["priority"] = args.priority
+    if args.uses_task_dependencies:
+        data["usesTaskDependencies"] = True
+    try:
+        return JobAddParameter.model_validate(data)
+    except ValidationError as exc:
+        raise InputError(
+            f"invalid job {data.get('id')!r}: {describe_validation_error(exc)}"
+        ) from None
+
+
+async def _run_task(args: argparse.Namespace, client: Any) -> int:
+    tasks = client.tasks
+    verb = args.verb
+    if verb == "add":
+        task = _task_from_args(args)
+        await tasks.add(args.job_id, task)
+        _done(f"added task {task.id!r} to job {args.job_id!r}")
+    elif verb == "get":
+        found = await tasks.get(args.job_id, args.task_id, select=args.select, expand=args.expand)
+        _print_one(found, args, f"task {args.task_id}")
+    elif verb == "list":
+        pager = tasks.list(
+            args.job_id,
+            filter=args.filter,
+            select=args.select,
+            expand=args.expand,
+            max_results=args.max_results,
+        )
+        await _print_list(pager, args, TASK_COLUMNS)
+    elif verb == "list-subtasks":
+        pager = tasks.list_subtasks(args.job_id, args.task_id, select=args.select)
+        await _print_list(pager, args, SUBTASK_COLUMNS)
+    elif verb == "update":
+        await tasks.update(args.job_id, args.task_id, constraints=_constraints(args))
+        _done(f"updated task {args.task_id!r} of job {args.job_id!r}")
+    else:
+        operation: Callable[[str, str], Awaitable[Any]] = getattr(tasks, verb)
+        await operation(args.job_id, args.task_id)
+        past = {"delete": "deleted", "terminate": "terminated", "reactivate": "reactivated"}[verb]
+        _done(f"{past} task {args.task_id!r} of job {args.job_id!r}")
+    return EXIT_OK
+
+
+def _constraints(args: argparse.Namespace) -> Any:
+    from batchtasks.models import TaskConstraints
+
+    data: dict[str, Any] = {}
+    if args.max_wall_clock_time:
+        data["maxWallClockTime"] = args.max_wall_clock_time
+    if args.retention_time:
+        data["retentionTime"] = args.retention_time
+    if args.max_task_retry_count is not None:
+        data["maxTaskRetryCount"] = args.max_task_retry_count
+    if not data:
+        return None
+    try:
+        return TaskConstraints.model_validate(data)
+    except ValidationError as exc:
+        raise InputError(f"invalid constraints: {describe_validation_error(exc)}") from None
+
+
+async def _run_job(args: argparse.Namespace, client: Any) -> int:
+    jobs = client.jobs
+    if args.verb == "add":
+        job = _job_from_args(args)
+        await jobs.add(job)
+        _done(f"added job {job.id!r}")
+    elif args.verb == "get":
+        _print_one(await jobs.get(args.job_id), args, f"job {args.job_id}")
+    elif args.verb == "delete":
+        await jobs.delete(args.job_id)
+        _done(f"deleting job {args.job_id!r} (the service removes it and its tasks)")
+    else:
+        pager = jobs.list(filter=args.filter, select=args.select, max_results=args.max_results)
+        await _print_list(pager, args, JOB_COLUMNS)
+    return EXIT_OK
+
+
+async def _run_resource(args: argparse.Namespace) -> int:
+    settings = settings_from_args(args)
+    if args.command == "task" and args.verb == "add":
+        _task_from_args(args)  # bad input fails before anything is started
+    if args.command == "job" and args.verb == "add":
+        _job_from_args(args)
+    async with open_client(settings) as client:
+        if args.command == "task":
+            return await _run_task(args, client)
+        return await _run_job(args, client)
+
+
+def _run_sample_tasks(args: argparse.Namespace) -> int:
+    from batchtasks.cli._sample import sample_tasks
+
+    out = sys.stdout
+    tasks = sample_tasks(args.count, seed=args.seed, id_prefix=args.id_prefix)
+    if args.format == "jsonl":
+        for task in tasks:
+            out.write(json.dumps(task, ensure_ascii=False) + "\n")
+    else:
+        out.write("[")
+        for index, task in enumerate(tasks):
+            out.write(",\n  " if index else "\n  ")
+            out.write(json.dumps(task, ensure_ascii=False))
+        out.write("\n]\n")
+    out.flush()
+    return EXIT_OK
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Run the parsed command and return its exit code (exceptions propagate to `main`)."""
+    if args.command == "sample-tasks":
+        return _run_sample_tasks(args)
+    if args.command == "add-collection":
+        from batchtasks.cli._bulk import run_add_collection
+
+        return asyncio.run(run_add_collection(args))
+    if args.command == "demo":
+        from batchtasks.cli._demo import run_demo
+
+        return asyncio.run(run_demo(args))
+    return asyncio.run(_run_resource(args))

@@ -1,0 +1,294 @@
+"""Live progress of a bulk add (rich, on stderr) and the account of every task (`BulkSummary`).
+
+`BulkReporter` is what the CLI hands to ``add_collection`` as ``on_result`` / ``on_progress``: it
+counts every task's terminal outcome (so nothing needs collecting in memory), keeps the first
+failures for the report, and drives the progress bar. Used by ``add-collection`` and ``demo``.
+
+This module must not talk to the service; rich is imported only when a bar is drawn.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, TextIO
+
+from batchtasks.cli._render import require_rich, write_json, write_table
+
+__all__ = ["MAX_FAILURE_DETAILS", "BulkReporter", "BulkSummary", "ProgressView"]
+
+#: Failures listed one by one in the report; beyond this only counted.
+MAX_FAILURE_DETAILS = 1000
+_FAILURES_IN_TABLE = 20
+
+
+@dataclass
+class BulkSummary:
+    """What happened to every task of one bulk add. All counts are tasks except `requests`.
+
+    ``added + added_on_retry + already_existed + failed + unknown + not_attempted == tasks``.
+    """
+
+    job_id: str
+    tasks: int = 0
+    added: int = 0
+    added_on_retry: int = 0
+    already_existed: int = 0
+    failed: int = 0
+    unknown: int = 0
+    not_attempted: int = 0
+    retries: int = 0
+    requests: int = 0
+    wall_time: float = 0.0
+    failures: list[dict[str, Any]] = field(default_factory=list)
+    input_error: str | None = None
+    stop_reason: str | None = None
+
+    def apply_result(self, result: Any) -> None:
+        """Take the final, exact counters from a `BulkAddResult` (they win over the callbacks)."""
+        counts: dict[str, int] = result.counts
+        self.added = counts.get("added", 0)
+        self.added_on_retry = counts.get("added_on_retry", 0)
+        self.already_existed = counts.get("already_exists", 0)
+        self.failed = counts.get("failed", 0)
+        self.unknown = counts.get("unknown", 0)
+        self.not_attempted = counts.get("not_attempted", 0)
+        self.tasks = sum(counts.values())
+        self.requests = result.requests
+        self.retries = result.retries
+        self.stop_reason = result.stop_reason
+
+    @property
+    def unsuccessful(self) -> int:
+        """Tasks not known to be in the job: failed, unknown or never attempted."""
+        return self.failed + self.unknown + self.not_attempted
+
+    @property
+    def tasks_per_second(self) -> float:
+        """Tasks accounted for per second of wall time."""
+        return self.tasks / self.wall_time if self.wall_time > 0 else 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        """The machine-readable report (``--output json``)."""
+        return {
+            "jobId": self.job_id,
+            "tasks": self.tasks,
+            "added": self.added,
+            "addedOnRetry": self.added_on_retry,
+            "alreadyExisted": self.already_existed,
+            "failed": self.failed,
+            "unknown": self.unknown,
+            "notAttempted": self.not_attempted,
+            "retries": self.retries,
+            "requests": self.requests,
+            "wallTimeSeconds": round(self.wall_time, 3),
+            "tasksPerSecond": round(self.tasks_per_second, 1),
+            "failures": self.failures,
+            "failuresListed": len(self.failures),
+            "inputError": self.input_error,
+            "stopReason": self.stop_reason,
+        }
+
+    def rows(self) -> list[tuple[str, str]]:
+        """(label, value) rows of the summary table."""
+        rows = [
+            ("tasks", f"{self.tasks:,}"),
+            ("added", f"{self.added:,}"),
+            ("added on retry", f"{self.added_on_retry:,}"),
+        ]
+        if self.already_existed:
+            rows.append(("already existed", f"{self.already_existed:,}"))
+        rows.append(("failed", f"{self.failed:,}"))
+        if self.unknown:
+            rows.append(("outcome unknown", f"{self.unknown:,}"))
+        if self.not_attempted:
+            rows.append(("not attempted", f"{self.not_attempted:,}"))
+        rows += [
+            ("retries", f"{self.retries:,}"),
+            ("requests", f"{self.requests:,}"),
+            ("wall time", f"{self.wall_time:.2f} s"),
+            ("tasks/s", f"{self.tasks_per_second:,.0f}"),
+        ]
+        if self.stop_reason:
+            rows.append(("stopped early", self.stop_reason))
+        return rows
+
+    def write(self, output: str, out: TextIO | None = None) -> None:
+        """Print the summary (and the first failures) as tables or as one JSON document."""
+        if output == "json":
+            write_json(self.to_json(), out)
+            return
+        write_table(
+            [{"": label, "value": value} for label, value in self.rows()],
+            ["", "value"],
+            title=f"bulk add to job {self.job_id}",
+            out=out,
+        )
+        if self.failures:
+            shown = self.failures[:_FAILURES_IN_TABLE]
+            more = self.unsuccessful - len(shown)
+            title = "failed tasks" + (f" (first {len(shown)}, {more:,} more)" if more > 0 else "")
+            write_table(shown, ["taskId", "outcome", "code", "message"], title=title, out=out)
+
+
+class ProgressView:
+    """A rich progress bar on stderr: submitted / added / retried / failed and tasks per second.
+
+    Args:
+        total: how many tasks will be submitted, when known (an indeterminate bar otherwise).
+        description: the label in front of the bar.
+        enabled: False draws nothing (``--no-progress``).
+        stream: where to draw (default: stderr).
+    """
+
+    def __init__(
+        self,
+        total: int | None,
+        description: str,
+        *,
+        enabled: bool = True,
+        stream: TextIO | None = None,
+    ) -> None:
+        self._progress: Any = None
+        self._task_id: Any = None
+        if not enabled:
+            return
+        rich = require_rich()
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        console = rich.console.Console(file=stream or sys.stderr)
+        self._progress = rich.progress.Progress(
+            SpinnerColumn(),
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn(
+                "submitted {task.fields[submitted]:,} · [green]added {task.fields[added]:,}[/] · "
+                "[yellow]retried {task.fields[retried]:,}[/] · [red]failed {task.fields[failed]:,}"
+            ),
+            TextColumn("· {task.fields[rate]:,.0f} tasks/s"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+        )
+        self._task_id = self._progress.add_task(
+            description, total=total, submitted=0, added=0, retried=0, failed=0, rate=0.0
+        )
+
+    def __enter__(self) -> ProgressView:
+        if self._progress is not None:
+            self._progress.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    def update(
+        self, *, submitted: int, added: int, retried: int, failed: int, done: int, rate: float
+    ) -> None:
+        """Show new counts; `done` is the number of tasks with a final outcome."""
+        if self._progress is None:
+            return
+        self._progress.update(
+            self._task_id,
+            completed=done,
+            submitted=submitted,
+            added=added,
+            retried=retried,
+            failed=failed,
+            rate=rate,
+        )
+
+    def set_total(self, total: int) -> None:
+        """Fix the bar's total once the input has been read to its end."""
+        if self._progress is not None:
+            self._progress.update(self._task_id, total=total)
+
+
+class BulkReporter:
+    """``on_result`` / ``on_progress`` callbacks that fill a `BulkSummary` and a `ProgressView`.
+
+    Args:
+        summary: the summary to fill.
+        view: the progress bar to drive (may be disabled).
+    """
+
+    def __init__(self, summary: BulkSummary, view: ProgressView) -> None:
+        self.summary = summary
+        self.view = view
+        self._started = time.perf_counter()
+        self._submitted = 0
+
+    def on_result(self, outcome: Any) -> None:
+        """Count one task's terminal outcome (a `TaskAddOutcome`)."""
+        s = self.summary
+        s.tasks += 1
+        kind = str(outcome.outcome)
+        if kind == "added":
+            s.added += 1
+            return
+        if kind == "added_on_retry":
+            s.added_on_retry += 1
+            return
+        if kind == "already_exists":
+            s.already_existed += 1
+            return
+        if kind == "unknown":
+            s.unknown += 1
+        elif kind == "not_attempted":
+            s.not_attempted += 1
+        else:
+            s.failed += 1
+        if len(s.failures) < MAX_FAILURE_DETAILS:
+            s.failures.append(
+                {
+                    "taskId": outcome.task_id,
+                    "outcome": kind,
+                    "code": outcome.error_code,
+                    "message": _failure_message(outcome),
+                    "attempts": outcome.attempts,
+                }
+            )
+
+    def on_progress(self, progress: Any) -> None:
+        """Take a `BulkProgress` snapshot: counters for the summary, numbers for the bar."""
+        s = self.summary
+        s.retries = progress.retried
+        s.requests = progress.requests
+        self._submitted = progress.submitted
+        self.view.update(
+            submitted=progress.submitted,
+            added=progress.added,
+            retried=progress.retried,
+            failed=progress.failed + progress.not_attempted,
+            done=progress.added + progress.failed + progress.not_attempted,
+            rate=progress.tasks_per_second,
+        )
+
+    def finish(self) -> BulkSummary:
+        """Record the wall time and return the summary."""
+        self.summary.wall_time = time.perf_counter() - self._started
+        return self.summary
+
+
+def _failure_message(outcome: Any) -> str:
+    result = outcome.result
+    error = getattr(result, "error", None)
+    message = getattr(getattr(error, "message", None), "value", None)
+    text = message or outcome.reason or str(outcome.outcome)
+    # The service appends "\nRequestId:...\nTime:..." to messages; the first line is the message.
+    return str(text).splitlines()[0] if text else ""
