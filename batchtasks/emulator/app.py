@@ -73,6 +73,19 @@ def _api_version(request: web.Request) -> None:
         )
 
 
+def _client_request_id(request: web.Request) -> None:
+    value = request.headers.get("client-request-id")
+    if value is None:
+        return
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        raise ApiError(
+            "InvalidHeaderValue",
+            [("HeaderName", "client-request-id"), ("HeaderValue", value[:128])],
+        ) from None
+
+
 def _fault_error(kind: str, retry_after: int) -> ApiError:
     if kind == "server_error":
         return ApiError("InternalError")
@@ -104,6 +117,7 @@ async def batch_middleware(request: web.Request, handler: Handler) -> web.Stream
             now=utcnow(),
         )
         _api_version(request)
+        _client_request_id(request)
         fault = c.faults.request_fault()
         if fault is not None:
             raise _fault_error(fault, c.faults.config.retry_after_seconds)

@@ -448,7 +448,7 @@ async def read_json(request: web.Request) -> object:
     data = b"".join(chunks)
     try:
         return json.loads(data)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise ApiError("InvalidRequestBody", [("Reason", "The body is not valid JSON.")]) from None
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -123,7 +124,10 @@ class Store:
     def __init__(self, path: Path | None) -> None:
         self.path = path
         self._executor: ThreadPoolExecutor | None = None
-        self._conn: sqlite3.Connection | None = None
+        self._reader: ThreadPoolExecutor | None = None
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
         self._last_ticks = 0
 
     # -- plumbing ---------------------------------------------------------------------------
@@ -132,8 +136,17 @@ class Store:
         """Start the DB thread, open the database and create the schema."""
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="batchtasks-db")
         await self._run(self._open)
+        if self.path is not None:
+            # WAL lets a second connection read while the writer commits: reads (get/list) do
+            # not queue behind add_collection batches. In memory there is one connection only.
+            self._reader = ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix="batchtasks-db-read"
+            )
+            await self._read(self._open_reader)
+        else:
+            self._reader = self._executor
 
-    def _open(self) -> None:
+    def _connect(self) -> sqlite3.Connection:
         target = ":memory:" if self.path is None else str(self.path)
         conn = sqlite3.connect(target, isolation_level=None)
         if self.path is not None:
@@ -141,21 +154,34 @@ class Store:
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA temp_store=MEMORY")
         conn.execute("PRAGMA cache_size=-65536")
-        conn.executescript(_SCHEMA)
-        self._conn = conn
+        self._local.conn = conn
+        with self._lock:
+            self._connections.append(conn)
+        return conn
+
+    def _open(self) -> None:
+        self._connect().executescript(_SCHEMA)
+
+    def _open_reader(self) -> None:
+        self._connect().execute("PRAGMA query_only=ON")
 
     async def close(self) -> None:
         """Close the database and stop the DB thread (idempotent)."""
         if self._executor is None:
             return
+        if self._reader is not None and self._reader is not self._executor:
+            await self._read(self._close)
+            self._reader.shutdown(wait=True)
+        self._reader = None
         await self._run(self._close)
         self._executor.shutdown(wait=True)
         self._executor = None
 
     def _close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         if self._executor is None:
@@ -163,16 +189,23 @@ class Store:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, fn, *args)
 
+    async def _read(self, fn: Callable[..., T], *args: Any) -> T:
+        if self._reader is None:
+            raise RuntimeError("store is not open")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._reader, fn, *args)
+
     async def call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run `fn(connection)` on the DB thread (used by the lifecycle)."""
         return await self._run(lambda: fn(self.conn))
 
     @property
     def conn(self) -> sqlite3.Connection:
-        """The connection; only valid on the DB thread."""
-        if self._conn is None:
+        """The calling DB thread's own connection (writer or reader)."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
             raise RuntimeError("store is not open")
-        return self._conn
+        return conn
 
     def next_etag(self, now: datetime) -> str:
         """A new ETag, strictly increasing, shaped like the service's (``0x8DC...``)."""
@@ -202,7 +235,7 @@ class Store:
             tasks = self.conn.execute("SELECT COUNT(*) FROM tasks").fetchone()[0]
             return {"jobs": int(jobs), "tasks": int(tasks)}
 
-        return await self._run(work)
+        return await self._read(work)
 
     # -- jobs -------------------------------------------------------------------------------
 
@@ -252,7 +285,7 @@ class Store:
         Raises:
             ApiError: JobNotFound.
         """
-        return await self._run(self._require_job, job_id)
+        return await self._read(self._require_job, job_id)
 
     async def list_jobs(
         self, where: str | None, params: Sequence[object], after: str | None, limit: int
@@ -275,7 +308,7 @@ class Store:
             rows = rows[:limit]
             return [json.loads(r[1]) for r in rows], (rows[-1][0] if more else None)
 
-        return await self._run(work)
+        return await self._read(work)
 
     async def modify_job(
         self,
@@ -342,6 +375,7 @@ class Store:
             _check_job_accepts_tasks(job)
             uses_deps = bool(job.get("usesTaskDependencies"))
             job_retry = int(job.get("constraints", {}).get("maxTaskRetryCount", 0))
+            exit_actions = job.get("onTaskFailure") == "performexitoptionsjobaction"
             job_lower = job["id"].lower()
             stamp = iso7(now)
             results: list[tuple[str, str, dict[str, Any] | ApiError | None]] = []
@@ -354,7 +388,12 @@ class Store:
                     results.append((task_id, "servererror", None))
                     continue
                 try:
-                    task = new_task(raw, uses_dependencies=uses_deps, job_retry=job_retry)
+                    task = new_task(
+                        raw,
+                        uses_dependencies=uses_deps,
+                        job_retry=job_retry,
+                        job_uses_exit_actions=exit_actions,
+                    )
                 except ApiError as exc:
                     results.append((task_id, "clienterror", exc))
                     continue
@@ -444,7 +483,7 @@ class Store:
                 raise ApiError("TaskNotFound")
             return job, row.body
 
-        return await self._run(work)
+        return await self._read(work)
 
     async def list_tasks(
         self,
@@ -480,7 +519,7 @@ class Store:
             rows = rows[:limit]
             return [json.loads(r[1]) for r in rows], (rows[-1][0] if more else None)
 
-        return await self._run(work)
+        return await self._read(work)
 
     async def modify_task(
         self,

@@ -228,6 +228,7 @@ def new_task(
     *,
     uses_dependencies: bool,
     job_retry: int = 0,
+    job_uses_exit_actions: bool = False,
 ) -> dict[str, Any]:
     """Validate a `TaskAddParameter` and build the stored `CloudTask` (without times/eTag/url).
 
@@ -235,6 +236,7 @@ def new_task(
         raw: the decoded JSON value.
         uses_dependencies: the job's ``usesTaskDependencies``.
         job_retry: the job's ``constraints.maxTaskRetryCount`` (inherited default).
+        job_uses_exit_actions: the job's onTaskFailure is ``performexitoptionsjobaction``.
 
     Returns:
         The task dict in the service's key order, with defaults resolved.
@@ -286,7 +288,28 @@ def new_task(
         task["multiInstanceSettings"] = _multi_instance(raw["multiInstanceSettings"], slots)
     if raw.get("dependsOn") is not None:
         task["dependsOn"] = _depends_on(raw["dependsOn"], uses_dependencies)
+    if "exitConditions" in task and not job_uses_exit_actions:
+        _check_no_job_action(task["exitConditions"])
     return task
+
+
+def _check_no_job_action(conditions: dict[str, Any]) -> None:
+    """Reject a jobAction (other than none) unless the job performs exit-option actions."""
+    options: list[Any] = [
+        conditions.get(k) for k in ("preProcessingError", "fileUploadError", "default")
+    ]
+    for key in ("exitCodes", "exitCodeRanges"):
+        items = conditions.get(key) or []
+        if not isinstance(items, list):
+            raise invalid(f"exitConditions.{key}", items, "Expected a list.")
+        options.extend(i.get("exitOptions") for i in items if isinstance(i, dict))
+    for option in options:
+        if isinstance(option, dict) and str(option.get("jobAction") or "none").lower() != "none":
+            raise invalid(
+                "exitConditions.jobAction",
+                option["jobAction"],
+                "A jobAction requires the job's onTaskFailure to be performexitoptionsjobaction.",
+            )
 
 
 def new_job(raw: object) -> dict[str, Any]:

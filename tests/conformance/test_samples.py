@@ -65,7 +65,8 @@ def test_samples_are_present() -> None:
 
 @pytest.mark.parametrize("name", _sample_names("TaskAdd_*.json"))
 async def test_task_add_samples_accepted(client: RawClient, name: str) -> None:
-    job = await _job(client)
+    # TaskAdd_ExitConditions sets a jobAction, which needs a job that performs exit actions.
+    job = await _job(client, onTaskFailure="performexitoptionsjobaction")
     body = _load(name)["parameters"]["task"]
     reply = await client.add_task(job, body)
     assert reply.status == 201, reply.body
@@ -90,6 +91,13 @@ async def test_task_add_collection_samples_accepted(client: RawClient, name: str
     assert [sorted(_shape(r).items()) for r in sorted(ours, key=lambda r: r["taskId"])] == [
         sorted(_shape(r).items()) for r in sorted(theirs, key=lambda r: r["taskId"])
     ]
+
+
+async def test_job_action_needs_exit_options_job(client: RawClient) -> None:
+    job = await _job(client)
+    body = _load("TaskAdd_ExitConditions.json")["parameters"]["task"]
+    reply = await client.add_task(job, body)
+    assert (reply.status, reply.code) == (400, "InvalidPropertyValue")
 
 
 async def test_job_add_sample_accepted_and_job_get_shape(client: RawClient) -> None:

@@ -128,7 +128,7 @@ class RawClient:
         if data is not None:
             send_headers["Content-Type"] = CONTENT_TYPE
             send_headers["Content-Length"] = str(len(data))
-        elif method in ("POST", "PUT", "DELETE"):
+        elif method in ("POST", "PUT", "DELETE", "PATCH"):
             send_headers["Content-Length"] = "0"
         send_headers.update(headers or {})
         if sign:
