@@ -9,13 +9,20 @@ This module must not import aiohttp, build URLs or headers by hand, or sign anyt
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import functools
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any, Literal, overload
 
 from batchtasks._private import protocol
-from batchtasks._private.constants import MAX_TASKS_PER_REQUEST
-from batchtasks._private.errors import TaskValidationError
+from batchtasks._private.bulk import (
+    BulkAddResult,
+    BulkProgress,
+    TaskAddOutcome,
+    iter_add_collection,
+    run_add_collection,
+)
+from batchtasks._private.constants import DEFAULT_BODY_LIMIT
 from batchtasks._private.operations import OperationsBase, coerce_model
 from batchtasks._private.paging import AsyncPager
 from batchtasks._private.pipeline import RetryMode
@@ -26,8 +33,6 @@ from batchtasks._private.transport import Timeout
 from batchtasks.models import (
     CloudTask,
     SubtaskInformation,
-    TaskAddCollectionParameter,
-    TaskAddCollectionResult,
     TaskAddParameter,
     TaskConstraints,
     TaskUpdateParameter,
@@ -187,61 +192,130 @@ class TaskOperations(OperationsBase):
     async def add_collection(
         self,
         job_id: str,
-        value: Iterable[TaskAddParameter | Mapping[str, Any]],
+        value: Iterable[TaskAddParameter | Mapping[str, Any]]
+        | AsyncIterable[TaskAddParameter | Mapping[str, Any]],
         *,
+        max_concurrency: int = 8,
+        threads: int | None = None,
+        body_limit: int = DEFAULT_BODY_LIMIT,
+        max_attempts: int | None = None,
+        deadline: float | None = None,
+        task_exists_is_success: bool = False,
+        on_result: Callable[[TaskAddOutcome], object] | None = None,
+        on_progress: Callable[[BulkProgress], object] | None = None,
+        collect_results: bool = True,
+        raise_on_failure: bool = True,
+        detect_duplicates: bool = True,
         timeout: int | None = None,
-        client_request_id: str | None = None,
-        return_client_request_id: bool | None = None,
-        ocp_date: datetime | str | None = None,
-        custom_headers: Mapping[str, str] | None = None,
         retry_policy: RetryPolicy | None = None,
-        client_timeout: Timeout | None = None,
-    ) -> TaskAddCollectionResult:
-        """Add up to 100 tasks in one request (POST /jobs/{job_id}/addtaskcollection, 200).
+    ) -> BulkAddResult:
+        """Add any number of tasks (POST /jobs/{job_id}/addtaskcollection, packed and concurrent).
 
-        The service answers per task (`success` / `clienterror` / `servererror`, any order);
-        this method returns those results as they are. The request is retried only after
-        failures that certainly were not processed (connection never made, throttling), because
-        a blind resend would turn tasks added by a lost attempt into `TaskExists` errors.
+        Tasks are validated and serialized once, packed into requests of at most 100 tasks and
+        strictly below `body_limit` bytes, and sent `max_concurrency` requests at a time. Only
+        what failed is retried (per-task `servererror`, 408/429/5xx, connection errors), for the
+        affected task IDs only. Every input task ends in exactly one `Outcome`. See docs/bulk.md.
 
         Args:
             job_id: the job to add to.
-            value: the tasks (`TaskAddParameter` or mappings); at most 100.
-            (common keyword arguments: see the class docstring; no `raw`.)
+            value: an iterable or async iterable of `TaskAddParameter` (or mappings in the
+                service's JSON shape), of any length; read lazily.
+            max_concurrency: requests in flight at once.
+            threads: the official SDK's name for `max_concurrency` (0 means 1).
+            body_limit: bodies are kept strictly below this many bytes (lowered for the rest of
+                the call if the service answers 413).
+            max_attempts: sends per task; default the retry policy's `max_attempts`.
+            deadline: seconds for the whole call; afterwards nothing new is sent and unsent tasks
+                are NOT_ATTEMPTED (None: no overall deadline; each task's retries are still
+                bounded by `max_attempts` and the policy's `deadline`).
+            task_exists_is_success: count a `TaskExists` for an ID this call had not possibly
+                added as success (ALREADY_EXISTS) instead of an ID clash (FAILED).
+            on_result: called (or awaited) with each task's `TaskAddOutcome` as it completes.
+            on_progress: called (or awaited) with a `BulkProgress` after each response.
+            collect_results: keep every outcome for the returned result (False: counts only,
+                memory O(in-flight)).
+            raise_on_failure: raise `AddCollectionError` unless every task succeeded.
+            detect_duplicates: reject duplicate IDs in the input (keeps an O(n) set of IDs for
+                iterators; a Sequence is checked up front).
+            timeout: server-side `timeout` query parameter of each request.
+            retry_policy: override of the client's `RetryPolicy` (backoff, budget, sleep).
 
         Returns:
-            The service's `TaskAddCollectionResult`.
+            A `BulkAddResult` (a `TaskAddCollectionResult`, one entry per input task, plus counts).
 
         Raises:
-            TaskValidationError: a task is invalid or there are more than 100 (nothing sent).
-            BatchServiceError: the whole request failed (413, 404 JobNotFound, ...).
-            BatchConnectionError: the service could not be reached.
+            TaskValidationError: a Sequence input holds duplicate IDs (nothing was sent).
+            AddCollectionError: some task was not added (if `raise_on_failure`), or the input
+                raised (its exception is the `__cause__`); `.result` holds the `BulkAddResult`.
         """
-        tasks = [
-            coerce_model(TaskAddParameter, item, what="task", index=index)
-            for index, item in enumerate(value)
-        ]
-        if len(tasks) > MAX_TASKS_PER_REQUEST:
-            raise TaskValidationError(
-                f"{len(tasks)} tasks given; one add_collection request takes at most "
-                f"{MAX_TASKS_PER_REQUEST}"
-            )
-        body = TaskAddCollectionParameter(value=tasks).to_json_bytes()
-        opts = RequestOptions(
-            timeout=timeout,
-            client_request_id=client_request_id,
-            return_client_request_id=return_client_request_id,
-            ocp_date=ocp_date,
-            custom_headers=custom_headers,
+        return await run_add_collection(
+            functools.partial(self._add_collection_chunk, timeout=timeout),
+            job_id,
+            value,
+            policy=retry_policy or self._pipeline.retry_policy,
+            max_concurrency=max_concurrency,
+            threads=threads,
+            body_limit=body_limit,
+            max_attempts=max_attempts,
+            deadline=deadline,
+            task_exists_is_success=task_exists_is_success,
+            on_result=on_result,
+            on_progress=on_progress,
+            collect_results=collect_results,
+            raise_on_failure=raise_on_failure,
+            detect_duplicates=detect_duplicates,
         )
-        request = protocol.task_add_collection(job_id, body, opts)
-        response = await self._send(
-            request,
-            retry_policy=retry_policy,
-            client_timeout=client_timeout,
-            mode=RetryMode.UNPROCESSED_ONLY,
+
+    def add_collection_iter(
+        self,
+        job_id: str,
+        value: Iterable[TaskAddParameter | Mapping[str, Any]]
+        | AsyncIterable[TaskAddParameter | Mapping[str, Any]],
+        *,
+        max_concurrency: int = 8,
+        threads: int | None = None,
+        body_limit: int = DEFAULT_BODY_LIMIT,
+        max_attempts: int | None = None,
+        deadline: float | None = None,
+        task_exists_is_success: bool = False,
+        on_progress: Callable[[BulkProgress], object] | None = None,
+        raise_on_failure: bool = False,
+        detect_duplicates: bool = True,
+        timeout: int | None = None,
+        retry_policy: RetryPolicy | None = None,
+    ) -> AsyncIterator[TaskAddOutcome]:
+        """Like `add_collection`, but yield each task's `TaskAddOutcome` as it completes.
+
+        Memory stays O(in-flight): nothing is collected, and a slow consumer slows the requests
+        down. Leaving the loop early cancels the run (in-flight requests are cancelled).
+
+        Args:
+            (as `add_collection`; `raise_on_failure` defaults to False here because every failure
+            is yielded.)
+
+        Returns:
+            An async iterator of outcomes, in completion order.
+
+        Raises:
+            TaskValidationError: a Sequence input holds duplicate IDs (nothing was sent).
+            AddCollectionError: after the last outcome, if the input raised (always) or, with
+                `raise_on_failure`, if some task was not added (counts only, no lists).
+        """
+        return iter_add_collection(
+            functools.partial(self._add_collection_chunk, timeout=timeout),
+            job_id,
+            value,
+            policy=retry_policy or self._pipeline.retry_policy,
+            max_concurrency=max_concurrency,
+            threads=threads,
+            body_limit=body_limit,
+            max_attempts=max_attempts,
+            deadline=deadline,
+            task_exists_is_success=task_exists_is_success,
+            on_progress=on_progress,
+            raise_on_failure=raise_on_failure,
+            detect_duplicates=detect_duplicates,
         )
-        return TaskAddCollectionResult.from_wire(protocol.decode_json(response))
 
     # --- list -----------------------------------------------------------------------------
 

@@ -20,6 +20,8 @@ Shape of one run::
   chunk is re-packed; a task that cannot travel alone under the limit fails.
 * Any other request-level error (a 4xx such as JobNotFound or AuthenticationFailed) is fatal:
   its tasks fail, nothing new is sent, and the rest of the input is reported NOT_ATTEMPTED.
+* An exception from the input stops the reading; everything read before it is still sent and
+  accounted, then the caller gets the error (`input_error`).
 
 This module must not import aiohttp or build HTTP requests: it only sees a `ChunkSender`.
 """
@@ -62,7 +64,6 @@ class StopReason:
     DEADLINE = "deadline exceeded"
     CANCELLED = "cancelled"
     FATAL = "aborted after a non-retryable request error"
-    INPUT_ERROR = "aborted: the input raised an exception"
 
 
 class _MissingResult(BatchServiceError):
@@ -222,9 +223,9 @@ class BulkAddEngine:
                     if self.stop_reason is not None:
                         return
         except Exception as exc:
+            # The tasks read before the failure are valid requests: they are still sent (the
+            # open chunk is flushed below) and accounted; `run_add_collection` raises afterwards.
             self.input_error = exc
-            self._stop(StopReason.INPUT_ERROR)
-            return
         finally:
             self._input_done = True
             self._wake_all()

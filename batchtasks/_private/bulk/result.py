@@ -203,9 +203,10 @@ def build_error(result: BulkAddResult, *, cause: BaseException | None = None) ->
         parts.append(f"{unknown} with unknown outcome (may have been added)")
     if skipped:
         parts.append(f"{skipped} not attempted")
-    message = f"{result.total - failed - unknown - skipped} of {result.total} tasks added; " + (
-        ", ".join(parts) or "no failures"
-    )
+    added = result.total - failed - unknown - skipped
+    message = f"bulk add: {added} of {result.total} tasks added"
+    if parts:
+        message += "; " + ", ".join(parts)
     if result.stop_reason:
         message += f"; stopped early: {result.stop_reason}"
     if cause is not None:
