@@ -5,6 +5,7 @@ The public API is exactly what `__all__` lists; everything under `batchtasks._pr
 
 from __future__ import annotations
 
+from batchtasks._private.bulk import BulkAddResult, BulkProgress, Outcome, TaskAddOutcome
 from batchtasks._private.client import BatchClient
 from batchtasks._private.credentials import AsyncTokenCredential, SharedKeyCredential
 from batchtasks._private.errors import (
@@ -60,6 +61,8 @@ __all__ = [
     "BatchServiceError",
     "BatchTasksError",
     "BatchTimeoutError",
+    "BulkAddResult",
+    "BulkProgress",
     "CloudJob",
     "CloudTask",
     "ConditionNotMetError",
@@ -67,6 +70,7 @@ __all__ = [
     "JobAddParameter",
     "JobOperations",
     "NotFoundError",
+    "Outcome",
     "Page",
     "PoolInformation",
     "RawResponse",
@@ -75,6 +79,7 @@ __all__ = [
     "ServerError",
     "SharedKeyCredential",
     "TaskAddCollectionResult",
+    "TaskAddOutcome",
     "TaskAddParameter",
     "TaskAddResult",
     "TaskAddStatus",
