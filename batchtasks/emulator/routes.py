@@ -616,6 +616,8 @@ async def task_add_collection(request: web.Request) -> web.Response:
     stamp = iso7(now)
     out: list[dict[str, Any]] = []
     added = 0
+    # Added ids are validated ([A-Za-z0-9_-]) and need no quoting: quote the job id once.
+    tasks_prefix = f"{job_url(base, job_id)}/tasks/"
     for task_id, status, detail in reversed(results):
         # Reversed on purpose (as in the service's own example): clients must match by taskId.
         entry: dict[str, Any] = {"status": status, "taskId": task_id}
@@ -623,7 +625,7 @@ async def task_add_collection(request: web.Request) -> web.Response:
             added += 1
             entry["eTag"] = detail["eTag"]
             entry["lastModified"] = detail["lastModified"]
-            entry["location"] = task_url(base, job_id, task_id)
+            entry["location"] = tasks_prefix + task_id
         elif isinstance(detail, ApiError):
             entry["error"] = _error_json(detail, request_id, stamp)
         else:

