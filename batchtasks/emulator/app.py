@@ -86,6 +86,16 @@ def _client_request_id(request: web.Request) -> None:
         ) from None
 
 
+def _server_timeout(request: web.Request) -> float:
+    """The request's server-side timeout: ``timeout`` capped at 30 s (120 s for add_collection)."""
+    cap = 120 if request.path.endswith("/addtaskcollection") else 30
+    try:
+        value = int(request.query.get("timeout", cap))
+    except ValueError:
+        return float(cap)
+    return float(min(max(value, 1), cap))
+
+
 def _fault_error(kind: str, retry_after: int) -> ApiError:
     if kind == "server_error":
         return ApiError("InternalError")
@@ -105,8 +115,6 @@ async def batch_middleware(request: web.Request, handler: Handler) -> web.Stream
     response: web.StreamResponse
     try:
         delay = c.faults.latency()
-        if delay:
-            await asyncio.sleep(delay)
         raw_path, _, raw_query = request.raw_path.partition("?")
         verify(
             c.auth,
@@ -118,6 +126,12 @@ async def batch_middleware(request: web.Request, handler: Handler) -> web.Stream
         )
         _api_version(request)
         _client_request_id(request)
+        if delay:
+            budget = _server_timeout(request)
+            await asyncio.sleep(min(delay, budget))
+            if delay > budget:
+                # The injected latency exceeds the request's server-side timeout.
+                raise ApiError("OperationTimedOut")
         fault = c.faults.request_fault()
         if fault is not None:
             raise _fault_error(fault, c.faults.config.retry_after_seconds)

@@ -6,13 +6,16 @@ Register with ``pytest_plugins = ["batchtasks.emulator.pytest_plugin"]`` in the 
 * ``batch_emulator`` — function-scoped, in-memory `Emulator` on ``127.0.0.1:0`` with the dev
   account; started before and stopped after each test. Faults off; tasks do not run.
 * ``batch_emulator_running`` — the same with the task lifecycle on (1000x clock).
+* ``batch_emulator_factory`` — an async callable ``await factory(**Emulator kwargs)`` returning a
+  started emulator (in memory unless ``location=`` is given); all are stopped after the test.
 
 Requires pytest-asyncio. Must not depend on the batchtasks client.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import pytest_asyncio
 
@@ -31,3 +34,26 @@ async def batch_emulator_running() -> AsyncIterator[Emulator]:
     """A started in-memory emulator whose tasks run (1000x simulated clock)."""
     async with Emulator(in_memory=True, run_tasks=True, clock_speed=1000.0) as emulator:
         yield emulator
+
+
+EmulatorFactory = Callable[..., Awaitable[Emulator]]
+
+
+@pytest_asyncio.fixture
+async def batch_emulator_factory() -> AsyncIterator[EmulatorFactory]:
+    """Start emulators with custom settings; every one is stopped after the test."""
+    started: list[Emulator] = []
+
+    async def factory(**kwargs: Any) -> Emulator:
+        if "location" not in kwargs:
+            kwargs.setdefault("in_memory", True)
+        emulator = Emulator(**kwargs)
+        await emulator.start()
+        started.append(emulator)
+        return emulator
+
+    try:
+        yield factory
+    finally:
+        for emulator in reversed(started):
+            await emulator.stop()

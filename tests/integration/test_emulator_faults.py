@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import aiohttp
 import pytest
@@ -127,3 +128,20 @@ def test_fault_config_validation() -> None:
         FaultConfig(body_limit=0)
     with pytest.raises(ValueError):
         FaultConfig.from_json({"latency_ms": True})
+
+
+async def test_latency_beyond_server_timeout_is_operation_timed_out(
+    raw: RawClient, batch_emulator: Emulator
+) -> None:
+    batch_emulator.set_faults(latency_ms=1500.0)
+    reply = await raw.send("GET", "/jobs", query={"timeout": "1"})
+    assert (reply.status, reply.code) == (500, "OperationTimedOut")
+
+
+async def test_factory_fixture_applies_settings(batch_emulator_factory: Any) -> None:
+    emu = await batch_emulator_factory(faults=FaultConfig(throttle_rate=1.0), account="other")
+    assert emu.account == "other"
+    assert emu.faults.throttle_rate == 1.0
+    async with aiohttp.ClientSession() as s:
+        raw = RawClient(s, emu.url, emu.account, emu.key)
+        assert (await raw.send("GET", "/jobs")).status == 429
