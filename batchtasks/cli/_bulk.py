@@ -111,28 +111,31 @@ class _InputState:
     read: int = 0
 
 
-def _take(tasks: Iterator[Any], count: int) -> list[Any]:
-    batch = []
-    for task in tasks:
-        batch.append(task)
-        if len(batch) >= count:
-            break
-    return batch
+def _take(tasks: Iterator[Any], count: int) -> tuple[list[Any], InputError | None]:
+    """Up to `count` tasks, and the input error that ended the input early, if any."""
+    batch: list[Any] = []
+    try:
+        for task in tasks:
+            batch.append(task)
+            if len(batch) >= count:
+                break
+    except InputError as exc:
+        return batch, exc
+    return batch, None
 
 
 async def _stream(tasks: Iterator[Any], state: _InputState) -> AsyncIterator[Any]:
     """Yield tasks read in a worker thread; a bad task ends the input (kept in `state`)."""
     while True:
-        try:
-            batch = await asyncio.to_thread(_take, tasks, _BATCH)
-        except InputError as exc:
-            state.error = exc
-            return
-        if not batch:
-            return
+        batch, error = await asyncio.to_thread(_take, tasks, _BATCH)
         state.read += len(batch)
         for task in batch:
             yield task
+        if error is not None:
+            state.error = error
+            return
+        if not batch:
+            return
 
 
 async def submit(

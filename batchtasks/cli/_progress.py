@@ -11,13 +11,22 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, TextIO
 
+from typing_extensions import Self
+
 from batchtasks.cli._render import require_rich, write_json, write_table
 
-__all__ = ["MAX_FAILURE_DETAILS", "BulkReporter", "BulkSummary", "ProgressView"]
+__all__ = [
+    "MAX_FAILURE_DETAILS",
+    "BulkReporter",
+    "BulkSummary",
+    "ProgressView",
+    "StateView",
+]
 
 #: Failures listed one by one in the report; beyond this only counted.
 MAX_FAILURE_DETAILS = 1000
@@ -59,6 +68,11 @@ class BulkSummary:
         self.requests = result.requests
         self.retries = result.retries
         self.stop_reason = result.stop_reason
+
+    @property
+    def added_total(self) -> int:
+        """Tasks now in the job: added, added on retry, or already there."""
+        return self.added + self.added_on_retry + self.already_existed
 
     @property
     def unsuccessful(self) -> int:
@@ -125,6 +139,7 @@ class BulkSummary:
             ["", "value"],
             title=f"bulk add to job {self.job_id}",
             out=out,
+            show_header=False,
         )
         if self.failures:
             shown = self.failures[:_FAILURES_IN_TABLE]
@@ -133,8 +148,65 @@ class BulkSummary:
             write_table(shown, ["taskId", "outcome", "code", "message"], title=title, out=out)
 
 
-class ProgressView:
-    """A rich progress bar on stderr: submitted / added / retried / failed and tasks per second.
+class _LiveBar:
+    """One rich progress bar on stderr with extra text columns (nothing when disabled)."""
+
+    def __init__(
+        self,
+        total: int | None,
+        description: str,
+        columns: Sequence[str],
+        fields: dict[str, Any],
+        *,
+        enabled: bool,
+        stream: TextIO | None,
+        counter: bool = True,
+    ) -> None:
+        self._progress: Any = None
+        self._task_id: Any = None
+        if not enabled:
+            return
+        rich = require_rich()
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self._progress = rich.progress.Progress(
+            SpinnerColumn(),
+            TextColumn("[bold]{task.description}"),
+            BarColumn(bar_width=16),
+            *([MofNCompleteColumn()] if counter else []),
+            *(TextColumn(column) for column in columns),
+            TimeElapsedColumn(),
+            console=rich.console.Console(file=stream or sys.stderr),
+        )
+        self._task_id = self._progress.add_task(description, total=total, **fields)
+
+    def __enter__(self) -> Self:
+        if self._progress is not None:
+            self._progress.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    def _update(self, completed: int, **fields: Any) -> None:
+        if self._progress is not None:
+            self._progress.update(self._task_id, completed=completed, **fields)
+
+
+class ProgressView(_LiveBar):
+    """Bulk add progress: submitted / added / retried / failed and tasks per second.
 
     Args:
         total: how many tasks will be submitted, when known (an indeterminate bar otherwise).
@@ -151,72 +223,66 @@ class ProgressView:
         enabled: bool = True,
         stream: TextIO | None = None,
     ) -> None:
-        self._progress: Any = None
-        self._task_id: Any = None
-        if not enabled:
-            return
-        rich = require_rich()
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            SpinnerColumn,
-            TextColumn,
-            TimeElapsedColumn,
+        super().__init__(
+            total,
+            description,
+            [
+                "{task.fields[submitted]:,} sent",
+                "[green]{task.fields[added]:,} added",
+                "[yellow]{task.fields[retried]:,} retried",
+                "[red]{task.fields[failed]:,} failed",
+                "{task.fields[rate]:,.0f} tasks/s",
+            ],
+            {"submitted": 0, "added": 0, "retried": 0, "failed": 0, "rate": 0.0},
+            enabled=enabled,
+            stream=stream,
+            counter=False,
         )
-
-        console = rich.console.Console(file=stream or sys.stderr)
-        self._progress = rich.progress.Progress(
-            SpinnerColumn(),
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn(
-                "submitted {task.fields[submitted]:,} · [green]added {task.fields[added]:,}[/] · "
-                "[yellow]retried {task.fields[retried]:,}[/] · [red]failed {task.fields[failed]:,}"
-            ),
-            TextColumn("· {task.fields[rate]:,.0f} tasks/s"),
-            TimeElapsedColumn(),
-            console=console,
-            transient=False,
-        )
-        self._task_id = self._progress.add_task(
-            description, total=total, submitted=0, added=0, retried=0, failed=0, rate=0.0
-        )
-
-    def __enter__(self) -> ProgressView:
-        if self._progress is not None:
-            self._progress.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._progress is not None:
-            self._progress.stop()
 
     def update(
         self, *, submitted: int, added: int, retried: int, failed: int, done: int, rate: float
     ) -> None:
         """Show new counts; `done` is the number of tasks with a final outcome."""
-        if self._progress is None:
-            return
-        self._progress.update(
-            self._task_id,
-            completed=done,
-            submitted=submitted,
-            added=added,
-            retried=retried,
-            failed=failed,
-            rate=rate,
+        self._update(
+            done, submitted=submitted, added=added, retried=retried, failed=failed, rate=rate
         )
 
-    def set_total(self, total: int) -> None:
-        """Fix the bar's total once the input has been read to its end."""
-        if self._progress is not None:
-            self._progress.update(self._task_id, total=total)
+
+class StateView(_LiveBar):
+    """Tasks running on the service: how many are active, running and completed.
+
+    Args:
+        total: the number of tasks in the job.
+        description: the label in front of the bar.
+        enabled: False draws nothing.
+        stream: where to draw (default: stderr).
+    """
+
+    def __init__(
+        self, total: int, description: str, *, enabled: bool = True, stream: TextIO | None = None
+    ) -> None:
+        super().__init__(
+            total,
+            description,
+            [
+                "{task.fields[n_active]:,} active",
+                "[cyan]{task.fields[n_running]:,} running",
+                "[green]{task.fields[n_completed]:,} completed",
+            ],
+            {"n_active": 0, "n_running": 0, "n_completed": 0},
+            enabled=enabled,
+            stream=stream,
+        )
+
+    def update(self, counts: Mapping[str, int]) -> None:
+        """Show the latest count per state."""
+        completed = counts.get("completed", 0)
+        self._update(
+            completed,
+            n_active=counts.get("active", 0) + counts.get("preparing", 0),
+            n_running=counts.get("running", 0),
+            n_completed=completed,
+        )
 
 
 class BulkReporter:

@@ -117,10 +117,11 @@ def write_table(
     *,
     title: str | None = None,
     out: TextIO | None = None,
+    show_header: bool = True,
 ) -> int:
     """Draw rows as a rich table with the given columns (flattened paths); return the row count."""
     rich = require_rich()
-    table = rich.table.Table(title=title, show_lines=False)
+    table = rich.table.Table(title=title, show_header=show_header)
     for column in columns:
         table.add_column(column, overflow="fold")
     count = 0

@@ -111,20 +111,29 @@ def _etl_task(rng: random.Random, index: int, prefix: str) -> dict[str, Any]:
     return task
 
 
-def sample_tasks(count: int, *, seed: int = 0, id_prefix: str = "") -> Iterator[dict[str, Any]]:
+def sample_tasks(
+    count: int, *, seed: int = 0, id_prefix: str = "", failure_rate: float = 0.0
+) -> Iterator[dict[str, Any]]:
     """Yield `count` varied tasks (about 60% render, 40% ETL), reproducible for a seed.
 
     Args:
         count: how many tasks.
         seed: random seed; the same seed gives the same tasks.
         id_prefix: prepended to every task id (ids stay unique within one call).
+        failure_rate: share of ETL tasks whose command line ends in ``|| exit 3`` — the
+            emulator's simulated execution reads ``exit N`` as the exit code, so these fail.
 
     Returns:
         An iterator of task dicts in the service's JSON shape (`TaskAddParameter`).
     """
     rng = random.Random(seed)
+    # A separate generator, so that failure_rate does not change the tasks themselves.
+    fail_rng = random.Random(seed + 1)
     for index in range(count):
         if rng.random() < 0.6:
             yield _render_task(rng, index, id_prefix)
         else:
-            yield _etl_task(rng, index, id_prefix)
+            task = _etl_task(rng, index, id_prefix)
+            if failure_rate and fail_rng.random() < failure_rate:
+                task["commandLine"] = task["commandLine"][:-1] + " || exit 3'"
+            yield task

@@ -1,0 +1,352 @@
+"""The ``batchtasks`` CLI end to end: real processes against an emulator process.
+
+One emulator subprocess (``python -m batchtasks.emulator --port 0``) serves the module, with its
+own non-default key so that the tests can check the key is never printed; each test uses its
+own job ids. Every CLI run is a fresh ``python -m batchtasks`` process, as a user would run it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from batchtasks.cli._sample import sample_tasks
+
+KEY = base64.b64encode(bytes(range(100, 164))).decode()
+ACCOUNT = "clitest"
+TIMEOUT = 120
+
+
+@dataclass(frozen=True)
+class EmulatorProcess:
+    url: str
+    process: subprocess.Popen[str]
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[EmulatorProcess]:
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "batchtasks.emulator",
+            "--port",
+            "0",
+            "--in-memory",
+            "--account",
+            ACCOUNT,
+            "--key",
+            KEY,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        found = re.search(r"http://127\.0\.0\.1:\d+", line)
+        assert found, (
+            f"emulator did not start: {line!r} {proc.stderr.read() if proc.stderr else ''}"
+        )
+        yield EmulatorProcess(found.group(0), proc)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+
+
+def clean_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AZURE_BATCH_")}
+    env["PYTHONIOENCODING"] = "utf-8"
+    env["COLUMNS"] = "200"
+    return env
+
+
+def cli(
+    *args: str,
+    emu: EmulatorProcess | None = None,
+    stdin: str | None = None,
+    key: str = KEY,
+) -> subprocess.CompletedProcess[str]:
+    argv = [sys.executable, "-m", "batchtasks", *args]
+    if emu is not None:
+        argv += ["--account-endpoint", emu.url, "--account-name", ACCOUNT, "--account-key", key]
+    return subprocess.run(
+        argv,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        env=clean_env(),
+        check=False,
+        encoding="utf-8",
+    )
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess[str]) -> str:
+    lines = proc.stderr.strip().splitlines()
+    errors = [line for line in lines if line.startswith("batchtasks: error: ")]
+    assert len(errors) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    return errors[0]
+
+
+def write_tasks(path: Path, count: int, *, prefix: str = "") -> list[dict[str, object]]:
+    tasks = list(sample_tasks(count, seed=5, id_prefix=prefix))
+    path.write_text("".join(json.dumps(t) + "\n" for t in tasks), encoding="utf-8")
+    return tasks
+
+
+def test_add_collection_from_a_file_creates_the_job_and_adds_every_task(
+    emulator: EmulatorProcess, tmp_path: Path
+) -> None:
+    file = tmp_path / "tasks.jsonl"
+    tasks = write_tasks(file, 250)
+    proc = cli(
+        "add-collection", "--job-id", "cli-file", "--json-file", str(file),
+        "--create-job", "--pool-id", "pool-1", "--max-concurrency", "4", "--output", "json",
+        emu=emulator,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["tasks"] == 250
+    assert report["added"] + report["addedOnRetry"] == 250
+    assert report["failed"] == report["unknown"] == report["notAttempted"] == 0
+    assert report["requests"] >= 3  # at most 100 tasks per request
+
+    etl = sorted(str(t["id"]) for t in tasks if str(t["id"]).startswith("etl-"))
+    listed = cli(
+        "task", "list", "--job-id", "cli-file", "--filter", "startswith(id,'etl-')",
+        "--select", "id,state", "--output", "json",
+        emu=emulator,
+    )  # fmt: skip
+    assert listed.returncode == 0, listed.stderr
+    assert sorted(t["id"] for t in json.loads(listed.stdout)) == etl
+    assert {t["state"] for t in json.loads(listed.stdout)} == {"active"}
+
+
+def test_add_collection_reads_a_json_array_from_stdin_with_a_table_summary(
+    emulator: EmulatorProcess,
+) -> None:
+    assert (
+        cli("job", "add", "--job-id", "cli-stdin", "--pool-id", "p", emu=emulator).returncode == 0
+    )
+    body = json.dumps(
+        [{"id": f"s{n}", "commandLine": "echo ☃", "displayName": "ünï"} for n in range(30)]
+    )
+    proc = cli(
+        "add-collection", "--job-id", "cli-stdin", "--json-file", "-", emu=emulator, stdin=body
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "bulk add to job cli-stdin" in proc.stdout
+    assert re.search(r"added\s+│\s+30\b", proc.stdout), proc.stdout
+
+
+def test_rerunning_a_file_fails_with_task_exists_unless_skip_existing(
+    emulator: EmulatorProcess, tmp_path: Path
+) -> None:
+    file = tmp_path / "again.jsonl"
+    write_tasks(file, 20, prefix="again-")
+    common = ["add-collection", "--job-id", "cli-again", "--json-file", str(file), "-o", "json"]
+    first = cli(*common, "--create-job", "--pool-id", "p", emu=emulator)
+    assert first.returncode == 0, first.stderr
+
+    second = cli(*common, emu=emulator)
+    assert second.returncode == 1
+    report = json.loads(second.stdout)
+    assert report["failed"] == 20
+    assert {f["code"] for f in report["failures"]} == {"TaskExists"}
+
+    third = cli(*common, "--skip-existing", emu=emulator)
+    assert third.returncode == 0, third.stderr
+    assert json.loads(third.stdout)["alreadyExisted"] == 20
+
+
+def test_bad_input_in_a_file_stops_before_anything_is_sent(
+    emulator: EmulatorProcess, tmp_path: Path
+) -> None:
+    file = tmp_path / "bad.jsonl"
+    lines = [json.dumps({"id": f"ok-{n}", "commandLine": "echo"}) for n in range(5)]
+    lines.insert(3, '{"id": "broken", "commandLine": "echo",}')
+    file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    proc = cli(
+        "add-collection", "--job-id", "cli-bad", "--json-file", str(file),
+        "--create-job", "--pool-id", "p",
+        emu=emulator,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert assert_one_line_error(proc).startswith(f"batchtasks: error: {file}:4: malformed JSON")
+    # Nothing was sent, not even the job.
+    assert cli("job", "get", "--job-id", "cli-bad", emu=emulator).returncode == 1
+
+
+def test_invalid_task_on_stdin_stops_the_input_and_accounts_for_what_was_sent(
+    emulator: EmulatorProcess,
+) -> None:
+    assert cli("job", "add", "--job-id", "cli-pipe", "--pool-id", "p", emu=emulator).returncode == 0
+    lines = [json.dumps({"id": f"p{n}", "commandLine": "echo"}) for n in range(12)]
+    lines.append(json.dumps({"id": "no-command"}))
+    proc = cli(
+        "add-collection", "--job-id", "cli-pipe", "--json-file", "-", "-o", "json",
+        emu=emulator, stdin="\n".join(lines) + "\n",
+    )  # fmt: skip
+    assert proc.returncode == 2
+    message = assert_one_line_error(proc)
+    assert "<stdin>:13: invalid task 'no-command': commandLine" in message
+    report = json.loads(proc.stdout)
+    assert report["tasks"] == report["added"] == 12
+    assert report["inputError"].startswith("<stdin>:13:")
+
+
+def test_missing_job_is_a_clear_error(emulator: EmulatorProcess, tmp_path: Path) -> None:
+    file = tmp_path / "t.jsonl"
+    write_tasks(file, 3)
+    proc = cli("add-collection", "--job-id", "no-such-job", "--json-file", str(file), emu=emulator)
+    assert proc.returncode == 1
+    assert "job 'no-such-job' not found" in assert_one_line_error(proc)
+    got = cli("task", "get", "--job-id", "no-such-job", "--task-id", "t", emu=emulator)
+    assert got.returncode == 1
+    assert "JobNotFound" in assert_one_line_error(got)
+
+
+def test_wrong_key_is_an_authentication_error_and_no_key_is_printed(
+    emulator: EmulatorProcess,
+) -> None:
+    wrong = base64.b64encode(b"x" * 64).decode()
+    proc = cli("job", "list", "--debug", emu=emulator, key=wrong)
+    assert proc.returncode == 1
+    assert "authentication failed" in proc.stderr
+    assert "Traceback" in proc.stderr  # --debug shows it
+    for text in (proc.stdout, proc.stderr):
+        assert wrong not in text
+        assert KEY not in text
+
+
+def test_debug_logs_requests_but_never_the_key(emulator: EmulatorProcess) -> None:
+    proc = cli("job", "list", "--output", "json", "--debug", emu=emulator)
+    assert proc.returncode == 0, proc.stderr
+    assert "DEBUG batchtasks" in proc.stderr
+    assert KEY not in proc.stderr + proc.stdout
+    quiet = cli("job", "list", "--output", "json", emu=emulator)
+    assert "DEBUG" not in quiet.stderr
+
+
+def test_task_and_job_commands_mirror_the_library(
+    emulator: EmulatorProcess, tmp_path: Path
+) -> None:
+    job = "cli-ops"
+    assert (
+        cli(
+            "job", "add", "--job-id", job, "--pool-id", "p", "--priority", "5", emu=emulator
+        ).returncode
+        == 0
+    )
+    shown = cli("job", "get", "--job-id", job, "-o", "json", emu=emulator)
+    assert json.loads(shown.stdout)["priority"] == 5
+    jobs = cli("job", "list", "--filter", f"id eq '{job}'", emu=emulator)
+    assert job in jobs.stdout
+
+    task_file = tmp_path / "task.json"
+    task_file.write_text(json.dumps({"id": "t1", "commandLine": "echo 1", "displayName": "Ünï"}))
+    assert (
+        cli("task", "add", "--job-id", job, "--json-file", str(task_file), emu=emulator).returncode
+        == 0
+    )
+    added = cli(
+        "task", "add", "--job-id", job, "--task-id", "t2", "--command-line", "echo 2", emu=emulator
+    )
+    assert added.returncode == 0, added.stderr
+
+    got = cli("task", "get", "--job-id", job, "--task-id", "t1", "-o", "json", emu=emulator)
+    assert json.loads(got.stdout)["displayName"] == "Ünï"
+    table = cli("task", "get", "--job-id", job, "--task-id", "t1", emu=emulator)
+    assert "commandLine" in table.stdout
+    assert "echo 1" in table.stdout
+
+    updated = cli(
+        "task", "update", "--job-id", job, "--task-id", "t1",
+        "--max-task-retry-count", "3", "--max-wall-clock-time", "PT1H",
+        emu=emulator,
+    )  # fmt: skip
+    assert updated.returncode == 0, updated.stderr
+    constraints = json.loads(
+        cli("task", "get", "--job-id", job, "--task-id", "t1", "-o", "json", emu=emulator).stdout
+    )["constraints"]
+    assert constraints["maxTaskRetryCount"] == 3
+    assert constraints["maxWallClockTime"] == "PT1H"
+
+    subtasks = cli(
+        "task", "list-subtasks", "--job-id", job, "--task-id", "t1", "-o", "json", emu=emulator
+    )
+    assert json.loads(subtasks.stdout) == []
+
+    assert (
+        cli("task", "terminate", "--job-id", job, "--task-id", "t1", emu=emulator).returncode == 0
+    )
+    again = cli("task", "terminate", "--job-id", job, "--task-id", "t1", emu=emulator)
+    assert again.returncode == 1
+    assert "TaskCompleted" in assert_one_line_error(again)
+
+    listing = cli("task", "list", "--job-id", job, emu=emulator)
+    assert re.search(r"t1\s*│\s*completed", listing.stdout), listing.stdout
+    assert re.search(r"t2\s*│\s*active", listing.stdout), listing.stdout
+
+    assert cli("task", "delete", "--job-id", job, "--task-id", "t2", emu=emulator).returncode == 0
+    gone = cli("task", "get", "--job-id", job, "--task-id", "t2", emu=emulator)
+    assert gone.returncode == 1
+    assert "TaskNotFound" in gone.stderr
+    assert cli("job", "delete", "--job-id", job, emu=emulator).returncode == 0
+
+
+def test_embedded_emulator_when_nothing_is_configured() -> None:
+    proc = cli("job", "list", "-o", "json")
+    assert proc.returncode == 0, proc.stderr
+    assert re.search(
+        r"no Azure Batch account configured; using the embedded emulator at "
+        r"http://127\.0\.0\.1:\d+ \(in-memory\)",
+        proc.stderr,
+    )
+    assert json.loads(proc.stdout) == []
+
+
+def test_emulator_subcommand_delegates() -> None:
+    proc = cli("emulator", "--help")
+    assert proc.returncode == 0
+    assert "--fault-seed" in proc.stdout
+
+
+def test_demo_runs_end_to_end_with_a_small_number_of_tasks() -> None:
+    proc = cli("demo", "--tasks", "300", "--output", "json", "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    assert "embedded emulator at http://127.0.0.1:" in proc.stderr
+    report = json.loads(proc.stdout)
+    summary = report["summary"]
+    assert summary["tasks"] == 300
+    assert summary["added"] + summary["addedOnRetry"] == 300
+    assert sum(report["tasksByState"].values()) == 300
+
+
+def test_demo_table_output_and_progress() -> None:
+    proc = cli("demo", "--tasks", "150", "--no-faults")
+    assert proc.returncode == 0, proc.stderr
+    fragments = ("added on retry", "retries", "requests", "tasks/s", "one $filter query per row")
+    for fragment in fragments:
+        assert fragment in proc.stdout
+    assert "150 added" in proc.stderr  # the progress bars
+    assert "150 completed" in proc.stderr
