@@ -45,6 +45,7 @@ def string_to_sign(
     account: str,
     *,
     content_length_override: str | None = None,
+    ocp_case_sensitive: bool = False,
 ) -> str:
     """Build the Shared Key string-to-sign of a request.
 
@@ -56,6 +57,9 @@ def string_to_sign(
         account: account name used in the canonical resource.
         content_length_override: value to sign in the Content-Length slot instead of the header
             (used to accept clients that sign ``0`` for body-less requests without sending it).
+        ocp_case_sensitive: select ``ocp-`` headers by a case-sensitive match on the header name
+            as received, exactly like azure-batch 14.2/15.1 (an ``Ocp-Date`` header is then not
+            signed); by default names are lower-cased first.
 
     Returns:
         The string the client must have signed.
@@ -67,7 +71,10 @@ def string_to_sign(
         if name == "content-length" and content_length_override is not None:
             value = content_length_override
         parts.append(value)
-    ocp = sorted((k, v) for k, v in lowered.items() if "ocp-" in k and v)
+    if ocp_case_sensitive:
+        ocp = sorted((k.lower(), v) for k, v in headers.items() if "ocp-" in k and v)
+    else:
+        ocp = sorted((k, v) for k, v in lowered.items() if "ocp-" in k and v)
     text = "\n".join(parts) + "\n"
     for name, value in ocp:
         text += f"{name}:{value}\n"
@@ -162,20 +169,26 @@ def verify(
     if method.upper() not in ("GET", "HEAD") and "content-length" not in lowered:
         # azure-batch 15.x signs "0" for body-less non-GET requests even when it sends no header.
         candidates.append("0")
+    modes = [False]
+    if any("ocp-" in k.lower() and "ocp-" not in k for k in headers):
+        # A capitalised `Ocp-Date` is left out of the signature by the official SDKs (quirk c).
+        modes.append(True)
     ok = False
     for override in candidates:
-        expected = sign(
-            string_to_sign(
-                method,
-                raw_path,
-                raw_query,
-                lowered,
-                config.account,
-                content_length_override=override,
-            ),
-            config.key,
-        )
-        ok |= hmac.compare_digest(base64.b64decode(expected), received)
+        for case_sensitive in modes:
+            expected = sign(
+                string_to_sign(
+                    method,
+                    raw_path,
+                    raw_query,
+                    headers,
+                    config.account,
+                    content_length_override=override,
+                    ocp_case_sensitive=case_sensitive,
+                ),
+                config.key,
+            )
+            ok |= hmac.compare_digest(base64.b64decode(expected), received)
     if not ok:
         raise _auth_failed(
             "The MAC signature found in the HTTP request is not the same as any computed signature."

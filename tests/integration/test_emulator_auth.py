@@ -56,6 +56,40 @@ def test_fact_sheet_vectors(
     assert sign(string_to_sign(method, path, query, headers, "myaccount"), VECTOR_KEY) == expected
 
 
+def test_vector_d_capitalised_ocp_date_is_not_signed_like_the_sdk() -> None:
+    headers = {"Ocp-Date": VECTOR_DATE}
+    path, query = "/jobs/job-1/tasks/task-1", "api-version=2024-02-01.19.0"
+    text = string_to_sign("GET", path, query, headers, "myaccount", ocp_case_sensitive=True)
+    assert (
+        text
+        == "GET" + "\n" * 12 + "/myaccount/jobs/job-1/tasks/task-1\napi-version:2024-02-01.19.0"
+    )
+    assert sign(text, VECTOR_KEY) == "Dqin+rXiAdPpTqgUdvJpBDNvldgaTaFCzvGSwPLL85s="
+
+
+async def test_capitalised_ocp_date_accepted_either_way(raw: RawClient) -> None:
+    import email.utils
+    import time
+
+    from multidict import CIMultiDict
+
+    url = raw.url("/jobs")
+    date = email.utils.formatdate(time.time(), usegmt=True)
+    sdk_style = CIMultiDict({"Ocp-Date": date})
+    sdk_auth = sign(
+        string_to_sign(
+            "GET", "/jobs", url.split("?")[1], sdk_style, raw.account, ocp_case_sensitive=True
+        ),
+        raw.key,
+    )
+    for auth in (
+        f"SharedKey {raw.account}:{sdk_auth}",
+        sign_request("GET", url, {"Ocp-Date": date}, raw.account, raw.key),
+    ):
+        async with raw.session.get(url, headers={"Ocp-Date": date, "Authorization": auth}) as resp:
+            assert resp.status == 200
+
+
 def test_vector_b_string_to_sign_is_exact() -> None:
     text = string_to_sign(
         "GET",
