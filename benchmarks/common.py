@@ -95,10 +95,14 @@ class Meter:
 
     wall: float = 0.0
     cpu: float = 0.0
+    user: float = 0.0
+    system: float = 0.0
     _t0: float = field(default=0.0, repr=False)
     _c0: float = field(default=0.0, repr=False)
+    _r0: Any = field(default=None, repr=False)
 
     def __enter__(self) -> Meter:
+        self._r0 = resource.getrusage(resource.RUSAGE_SELF)
         self._c0 = time.process_time()
         self._t0 = time.perf_counter()
         return self
@@ -106,6 +110,9 @@ class Meter:
     def __exit__(self, *exc: object) -> None:
         self.wall = time.perf_counter() - self._t0
         self.cpu = time.process_time() - self._c0
+        r1 = resource.getrusage(resource.RUSAGE_SELF)
+        self.user = r1.ru_utime - self._r0.ru_utime
+        self.system = r1.ru_stime - self._r0.ru_stime
 
 
 def peak_rss_mb() -> float:
@@ -134,6 +141,8 @@ def emit(client: str, args: argparse.Namespace, meter: Meter, **extra: Any) -> N
         "cpu_s": round(meter.cpu, 4),
         "tasks_per_s": round(n / meter.wall, 1) if meter.wall else None,
         "cpu_us_per_task": round(meter.cpu / n * 1e6, 2),
+        "user_us_per_task": round(meter.user / n * 1e6, 2),
+        "sys_us_per_task": round(meter.system / n * 1e6, 2),
         "requests": stats["requests"],
         "service_tasks": stats["tasks"],
         "service_unique": stats["unique"],

@@ -57,7 +57,7 @@ def main() -> None:
     tasks = _build(args.tasks, args.seed)
     with common.Meter() as meter:
         result = client.task.add_collection(args.job, tasks, threads=args.concurrency)
-    ok = sum(1 for r in result.value if r.status == batch_models.TaskAddStatus.success)
+        ok = sum(1 for r in result.value if r.status == batch_models.TaskAddStatus.success)
     if ok != args.tasks:
         raise SystemExit(f"{CLIENT}: {ok} of {args.tasks} tasks reported success")
     common.emit(CLIENT, args, meter, reported_success=ok)

@@ -54,9 +54,8 @@ async def _bulk(args: Any) -> None:
         tasks = _build(args.tasks, args.seed)
         with common.Meter() as meter:
             result = await client.create_tasks(args.job, tasks, max_concurrency=args.concurrency)
-    ok = sum(
-        1 for r in result.result_values or () if r.status == batch_models.BatchTaskAddStatus.SUCCESS
-    )
+            success = batch_models.BatchTaskAddStatus.SUCCESS
+            ok = sum(1 for r in result.result_values or () if r.status == success)
     if ok != args.tasks:
         raise SystemExit(f"{CLIENT}: {ok} of {args.tasks} tasks reported success")
     common.emit(CLIENT, args, meter, reported_success=ok)
