@@ -252,6 +252,7 @@ class AddCollectionError(BatchTasksError):
         succeeded: results of the tasks that were added.
         failed: results of the tasks the service (or validation) rejected.
         not_attempted: results (or inputs) of tasks never sent, e.g. after a deadline.
+        result: the whole result of the call (a `BulkAddResult` from `add_collection`), if any.
     """
 
     def __init__(
@@ -261,17 +262,13 @@ class AddCollectionError(BatchTasksError):
         succeeded: Sequence[Any] = (),
         failed: Sequence[Any] = (),
         not_attempted: Sequence[Any] = (),
+        result: Any = None,
     ) -> None:
         super().__init__(message)
         self.succeeded = list(succeeded)
         self.failed = list(failed)
         self.not_attempted = list(not_attempted)
-
-    def __str__(self) -> str:
-        return (
-            f"{self.args[0]} ({len(self.succeeded)} succeeded, {len(self.failed)} failed, "
-            f"{len(self.not_attempted)} not attempted)"
-        )
+        self.result = result
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_rebuild_add_collection_error, (self.args[0], self.__dict__.copy()))

@@ -10,6 +10,7 @@ import pytest
 import pytest_asyncio
 
 from batchtasks import (
+    AddCollectionError,
     AlreadyExistsError,
     AuthenticationError,
     BatchClient,
@@ -166,9 +167,10 @@ async def test_add_collection_and_list_pages(client: BatchClient, job_id: str) -
     filtered = client.tasks.list(job_id, filter="id eq 'c03'", select="id,state")
     assert [t.id async for t in filtered] == ["c03"]
 
-    again = await client.tasks.add_collection(job_id, tasks[:2])
-    assert again.value is not None
-    assert {r.error.code for r in again.value if r.error} == {"TaskExists"}
+    with pytest.raises(AddCollectionError) as again:
+        await client.tasks.add_collection(job_id, tasks[:2])
+    assert len(again.value.failed) == 2
+    assert again.value.succeeded == []
 
     chunk = await client.tasks._add_collection_chunk(
         job_id, b'{"value":[{"id":"raw1","commandLine":"echo"}]}'

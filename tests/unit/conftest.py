@@ -4,11 +4,17 @@ the official SDK's Shared Key signer as an independent oracle."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+import json
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
-from aiohttp import web
+from aiohttp import ClientResponse, web
+from aioresponses import CallbackResult, aioresponses
+from yarl import URL
 
 #: Fact sheet §9.3 common inputs.
 VECTOR_ACCOUNT = "myaccount"
@@ -107,3 +113,96 @@ async def capture_server() -> AsyncIterator[CaptureServer]:
     finally:
         await runner.cleanup()
         await asyncio.sleep(0)
+
+
+# --- aioresponses-backed fake service for operation tests ----------------------------------
+
+BASE_URL = "https://myaccount.westus.batch.azure.com"
+
+
+@dataclass
+class Sent:
+    """One request as the client handed it to aiohttp (URL query normalised by aioresponses)."""
+
+    method: str
+    url: URL
+    headers: dict[str, str]
+    body: bytes | None
+
+    @property
+    def query(self) -> dict[str, str]:
+        return dict(self.url.query)
+
+    def json(self) -> object:
+        assert self.body is not None
+        return json.loads(self.body)
+
+    def expected_authorization(self) -> str:
+        return official_authorization(self.method, str(self.url), self.headers, self.body)
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    exception: BaseException | None = None
+
+
+class CompatClientResponse(ClientResponse):
+    """aioresponses 0.7.9 builds responses without aiohttp >= 3.12's `stream_writer` argument.
+
+    Supplying a stand-in (only `output_size` is read, once the request is "sent") keeps the
+    mocked responses constructible; nothing else about the response changes.
+    """
+
+    def __init__(self, method: str, url: URL, **kwargs: Any) -> None:
+        kwargs.setdefault("stream_writer", SimpleNamespace(output_size=0))
+        super().__init__(method, url, **kwargs)
+
+
+class FakeService:
+    """Answers every request from a queue of `Reply`s (the last one repeats) and records it."""
+
+    def __init__(self, mocked: aioresponses) -> None:
+        self.sent: list[Sent] = []
+        self.replies: list[Reply] = [Reply()]
+        pattern = re.compile(r"^https://myaccount\.westus\.batch\.azure\.com/.*")
+        for method in ("GET", "POST", "PUT", "DELETE"):
+            mocked.add(
+                pattern,
+                method,
+                callback=self._callback_for(method),
+                repeat=True,
+                response_class=CompatClientResponse,
+            )
+
+    def reply(self, *replies: Reply) -> None:
+        self.replies = list(replies)
+
+    def _callback_for(self, method: str) -> Callable[..., CallbackResult]:
+        def callback(url: URL, **kwargs: object) -> CallbackResult:
+            return self._answer(method, url, kwargs)
+
+        return callback
+
+    def _answer(self, method: str, url: URL, kwargs: Mapping[str, object]) -> CallbackResult:
+        headers = dict(kwargs.get("headers") or {})  # type: ignore[call-overload]
+        data = kwargs.get("data")
+        self.sent.append(Sent(method, url, headers, data))  # type: ignore[arg-type]
+        reply = self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
+        if reply.exception is not None:
+            raise reply.exception
+        headers_out = {"request-id": f"rid-{len(self.sent)}", **reply.headers}
+        return CallbackResult(
+            status=reply.status,
+            body=reply.body,
+            headers=headers_out,
+            response_class=CompatClientResponse,
+        )
+
+
+@pytest.fixture
+def service() -> Iterator[FakeService]:
+    with aioresponses() as mocked:
+        yield FakeService(mocked)

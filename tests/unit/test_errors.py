@@ -221,8 +221,10 @@ def test_task_validation_error_wraps_pydantic_and_names_the_task() -> None:
     assert exc.__cause__ is info.value
 
 
-def test_add_collection_error_counts_and_pickles() -> None:
-    exc = AddCollectionError("bulk add incomplete", succeeded=[1, 2], failed=[3], not_attempted=[])
-    assert str(exc) == "bulk add incomplete (2 succeeded, 1 failed, 0 not attempted)"
+def test_add_collection_error_keeps_lists_and_pickles() -> None:
+    exc = AddCollectionError("bulk add: 2 of 3 added", succeeded=[1, 2], failed=[3], result="r")
+    assert str(exc) == "bulk add: 2 of 3 added"
     clone = pickle.loads(pickle.dumps(exc))
     assert (clone.succeeded, clone.failed, clone.not_attempted) == ([1, 2], [3], [])
+    assert clone.result == "r"
+    assert str(clone) == str(exc)
