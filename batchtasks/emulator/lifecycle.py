@@ -10,8 +10,9 @@ What a task does is read from its command line, so tests can drive outcomes:
 * ``exit N`` (last occurrence) → exit code N (default 0);
 * ``sleep S`` → runs S simulated seconds (default `LifecycleConfig.task_seconds`).
 
-Dependencies are honoured: a task whose ``dependsOn`` tasks have not all completed successfully
-stays ``active``. Must not do HTTP; runs its SQL on the store's DB thread.
+A task running longer than its ``maxWallClockTime`` is ended as a failure (``failureInfo.code``
+``MaxWallClockTimeExceeded`` — an emulator choice) and retried like any failure. Dependencies are
+honoured: a task whose ``dependsOn`` tasks have not all completed successfully stays ``active``. Must not do HTTP; runs its SQL on the store's DB thread.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from .formats import iso7, parse_iso
+from .formats import iso7, parse_duration, parse_iso
 from .store import LIVE_INDEX, Store
 
 _EXIT_RE = re.compile(r"\bexit\s+(-?\d+)")
@@ -148,6 +149,7 @@ class Lifecycle:
         self.config = config
         self.base_url = base_url
         self._task: asyncio.Task[None] | None = None
+        self._cursors: dict[str, int] = {}
 
     async def start(self) -> None:
         """Start ticking (no-op when `run_tasks` is off)."""
@@ -185,24 +187,21 @@ class Lifecycle:
         }
         conn.execute("BEGIN IMMEDIATE")
         try:
-            running = conn.execute(
-                "SELECT seq, job_lower, body FROM tasks WHERE state='running' ORDER BY seq LIMIT ?",
-                (self.config.batch,),
-            ).fetchall()
+            running = self._page(conn, "running")
             for seq, _job_lower, body in running:
                 task = json.loads(body)
                 info = task["executionInfo"]
                 started = parse_iso(info.get("startTime", stamp)) or now
+                elapsed = (now - started).total_seconds()
                 duration = run_seconds_of(task["commandLine"], self.config.task_seconds)
-                if (now - started).total_seconds() < duration:
+                limit = parse_duration(task.get("constraints", {}).get("maxWallClockTime", ""))
+                timed_out = limit is not None and limit < duration and elapsed >= limit
+                if elapsed < duration and not timed_out:
                     continue
-                self._finish(task, now, stamp)
+                self._finish(task, stamp, timed_out=timed_out)
                 self.store.write_task(seq, task, now)
                 changed += 1
-            active = conn.execute(
-                "SELECT seq, job_lower, body FROM tasks WHERE state='active' ORDER BY seq LIMIT ?",
-                (self.config.batch,),
-            ).fetchall()
+            active = self._page(conn, "active")
             for seq, job_lower, body in active:
                 job = jobs.get(job_lower)
                 if job is None:
@@ -227,10 +226,20 @@ class Lifecycle:
             raise
         return changed
 
+    def _page(self, conn: sqlite3.Connection, state: str) -> list[tuple[int, str, str]]:
+        """The next `batch` tasks in `state`, round-robin by seq so none is starved."""
+        after = self._cursors.get(state, 0)
+        rows = conn.execute(
+            "SELECT seq, job_lower, body FROM tasks WHERE state=? AND seq>? ORDER BY seq LIMIT ?",
+            (state, after, self.config.batch),
+        ).fetchall()
+        self._cursors[state] = rows[-1][0] if len(rows) == self.config.batch else 0
+        return [(int(r[0]), str(r[1]), str(r[2])) for r in rows]
+
     @staticmethod
-    def _finish(task: dict[str, Any], now: datetime, stamp: str) -> None:
+    def _finish(task: dict[str, Any], stamp: str, *, timed_out: bool = False) -> None:
         info = task["executionInfo"]
-        code = exit_code_of(task["commandLine"])
+        code = None if timed_out else exit_code_of(task["commandLine"])
         retries = int(task.get("constraints", {}).get("maxTaskRetryCount", 0))
         if code != 0 and (retries == -1 or info.get("retryCount", 0) < retries):
             info["retryCount"] = info.get("retryCount", 0) + 1
@@ -239,9 +248,20 @@ class Lifecycle:
             transition(task, "active", stamp)
             task.pop("nodeInfo", None)
             return
+        if timed_out:
+            info["endTime"] = stamp
+            info["result"] = "failure"
+            info["failureInfo"] = {
+                "category": "usererror",
+                "code": "MaxWallClockTimeExceeded",
+                "message": WALL_CLOCK_MESSAGE,
+            }
+            transition(task, "completed", stamp)
+            return
         complete(task, stamp, code)
 
 
+WALL_CLOCK_MESSAGE = "The task ran longer than its maximum wall clock time and was ended"
 TERMINATED_MESSAGE = "Task Was Ended by User Request"
 
 

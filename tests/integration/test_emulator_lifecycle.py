@@ -163,3 +163,39 @@ async def test_lifecycle_off_keeps_tasks_active(raw: RawClient, batch_emulator: 
     await raw.add_task("j", {"id": "t", "commandLine": "exit 0"})
     assert await batch_emulator.advance(3600) == 0
     assert (await raw.get_task("j", "t")).json()["state"] == "active"
+
+
+async def test_max_wall_clock_time_ends_the_task(running: tuple[Emulator, RawClient]) -> None:
+    emu, raw = running
+    await raw.create_job("j")
+    body = {"id": "slow", "commandLine": "sleep 3600", "constraints": {"maxWallClockTime": "PT1M"}}
+    await raw.add_task("j", body)
+    await emu.advance(0)
+    await emu.advance(30)
+    assert (await raw.get_task("j", "slow")).json()["state"] == "running"
+    await emu.advance(31)
+    task = (await raw.get_task("j", "slow")).json()
+    assert task["state"] == "completed"
+    assert task["executionInfo"]["result"] == "failure"
+    assert task["executionInfo"]["failureInfo"]["code"] == "MaxWallClockTimeExceeded"
+    assert "exitCode" not in task["executionInfo"]
+
+
+async def test_many_blocked_tasks_do_not_starve_others() -> None:
+    async with (
+        Emulator(in_memory=True, run_tasks=True, task_seconds=10) as emu,
+        aiohttp.ClientSession() as s,
+    ):
+        raw = RawClient(s, emu.url, emu.account, emu.key)
+        await raw.create_job("j", usesTaskDependencies=True)
+        blocked = [
+            {"id": f"b{i:04d}", "commandLine": "x", "dependsOn": {"taskIds": ["never"]}}
+            for i in range(600)
+        ]
+        for start in range(0, 600, 100):
+            chunk = {"value": blocked[start : start + 100]}
+            assert (await raw.send("POST", "/jobs/j/addtaskcollection", body=chunk)).status == 200
+        await raw.add_task("j", {"id": "zz-free", "commandLine": "x"})
+        for _ in range(3):
+            await emu.advance(0)
+        assert (await raw.get_task("j", "zz-free")).json()["state"] == "running"
