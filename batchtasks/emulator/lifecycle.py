@@ -12,7 +12,9 @@ What a task does is read from its command line, so tests can drive outcomes:
 
 A task running longer than its ``maxWallClockTime`` is ended as a failure (``failureInfo.code``
 ``MaxWallClockTimeExceeded`` — an emulator choice) and retried like any failure. Dependencies are
-honoured: a task whose ``dependsOn`` tasks have not all completed successfully stays ``active``. Must not do HTTP; runs its SQL on the store's DB thread.
+honoured: a task whose ``dependsOn`` tasks have not all completed successfully stays ``active``.
+
+Must not do HTTP; runs its SQL on the store's DB thread.
 """
 
 from __future__ import annotations
