@@ -350,3 +350,73 @@ def test_demo_table_output_and_progress() -> None:
         assert fragment in proc.stdout
     assert "150 added" in proc.stderr  # the progress bars
     assert "150 completed" in proc.stderr
+
+
+FAKE_IDENTITY = '''
+import sys, time, types
+
+class AccessToken:
+    def __init__(self, token, expires_on):
+        self.token, self.expires_on = token, expires_on
+
+class DefaultAzureCredential:
+    """Stands in for azure.identity.aio.DefaultAzureCredential (not installed in tests)."""
+    def __init__(self, **kwargs):
+        self.closed = False
+    async def get_token(self, *scopes, **kwargs):
+        assert scopes == ("https://batch.core.windows.net//.default",), scopes
+        return AccessToken("entra-token-for-tests", int(time.time()) + 3600)
+    async def close(self):
+        self.closed = True
+    async def __aenter__(self):
+        return self
+    async def __aexit__(self, *exc):
+        await self.close()
+
+identity = types.ModuleType("azure.identity")
+aio = types.ModuleType("azure.identity.aio")
+aio.DefaultAzureCredential = DefaultAzureCredential
+identity.aio = aio
+sys.modules["azure.identity"] = identity
+sys.modules["azure.identity.aio"] = aio
+'''
+
+
+def test_endpoint_without_key_uses_entra_id_through_azure_identity(tmp_path: Path) -> None:
+    (tmp_path / "sitecustomize.py").write_text(FAKE_IDENTITY, encoding="utf-8")
+    server = subprocess.Popen(
+        [
+            sys.executable, "-m", "batchtasks.emulator", "--port", "0", "--in-memory",
+            "--accept-bearer", "entra-token-for-tests",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )  # fmt: skip
+    try:
+        assert server.stdout is not None
+        found = re.search(r"http://127\.0\.0\.1:\d+", server.stdout.readline())
+        assert found
+        env = clean_env()
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(tmp_path), env.get("PYTHONPATH")]))
+        env["AZURE_BATCH_ENDPOINT"] = found.group(0)
+        add = ["job", "add", "--job-id", "entra", "--pool-id", "p"]
+        run = subprocess.run(
+            [sys.executable, "-m", "batchtasks", *add],
+            capture_output=True, text=True, timeout=TIMEOUT, env=env, check=False,
+        )  # fmt: skip
+        assert run.returncode == 0, run.stderr
+        listed = subprocess.run(
+            [sys.executable, "-m", "batchtasks", "job", "list", "-o", "json"],
+            capture_output=True, text=True, timeout=TIMEOUT, env=env, check=False,
+        )  # fmt: skip
+        assert [job["id"] for job in json.loads(listed.stdout)] == ["entra"]
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        if server.stdout is not None:
+            server.stdout.close()
