@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from pydantic import ValidationError
+from pydantic_core import PydanticSerializationError
 
 from batchtasks._private.bulk.packer import Entry
 from batchtasks._private.errors import TaskValidationError
@@ -57,4 +58,11 @@ def encode_task(item: object, index: int) -> Entry:
                 exc, task_id=peek_id(item), index=index
             ) from exc
     task_id: str = model.id
-    return Entry(task_id, task_id.lower(), model.to_json_bytes(), index)
+    try:
+        data = model.to_json_bytes()
+    except (PydanticSerializationError, UnicodeEncodeError) as exc:
+        # A lone surrogate passes str validation but has no UTF-8 form: this task alone fails.
+        raise TaskValidationError(
+            f"cannot be encoded as UTF-8 JSON ({exc})", task_id=task_id, index=index
+        ) from exc
+    return Entry(task_id, task_id.lower(), data, index)
