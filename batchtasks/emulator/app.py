@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -31,6 +32,8 @@ from .faults import FaultConfig
 from .formats import iso7, utcnow
 from .openapi import openapi_document
 from .routes import base_url, routes
+
+logger = logging.getLogger("batchtasks.emulator")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -110,7 +113,7 @@ async def batch_middleware(request: web.Request, handler: Handler) -> web.Stream
         return await handler(request)
     c = request.app[CONTEXT]
     request[REQUEST_ID] = str(uuid.uuid4())
-    request[OPERATION] = "unknown"
+    request[OPERATION] = getattr(request.match_info.handler, "__name__", "unknown")
     committed_write = False
     response: web.StreamResponse
     try:
@@ -143,6 +146,13 @@ async def batch_middleware(request: web.Request, handler: Handler) -> web.Stream
         response = error_response(request, ApiError("InvalidUri"))
     except web.HTTPMethodNotAllowed:
         response = error_response(request, ApiError("UnsupportedHttpVerb"))
+    except (asyncio.CancelledError, web.HTTPException):
+        raise
+    except Exception:
+        # A bug in the emulator: answer like the service's internal error, keep the trace in
+        # the log (request data is not logged, so no credentials end up there).
+        logger.exception("unhandled error in %s", request[OPERATION])
+        response = error_response(request, ApiError("InternalError"))
     response.headers["request-id"] = request[REQUEST_ID]
     response.headers["DataServiceVersion"] = "3.0"
     response.headers["Server"] = "batchtasks-emulator"

@@ -126,13 +126,17 @@ async def serve(emulator: Emulator, ready_message: bool = True) -> None:
         await stop.wait()
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
     """Entry point: parse `argv`, serve until interrupted.
+
+    Args:
+        argv: arguments (default ``sys.argv[1:]``).
+        prog: program name shown in usage (``batchtasks emulator`` when delegated to).
 
     Returns:
         Process exit code (0 on a clean stop, 2 on bad arguments, 1 on start failure).
     """
-    parser = build_parser()
+    parser = build_parser(prog) if prog else build_parser()
     args = parser.parse_args(argv)
     try:
         emulator = emulator_from_args(args)

@@ -161,6 +161,9 @@ class _Parser:
         return parts[0] if len(parts) == 1 else "(" + " AND ".join(parts) + ")"
 
     def unary(self, depth: int) -> str:
+        # 'not not not ...' recurses here without passing through expr(): bound it too.
+        if depth > MAX_DEPTH:
+            raise FilterError("filter nested too deeply")
         tok = self.peek()
         if tok is None:
             raise FilterError("unexpected end of filter")

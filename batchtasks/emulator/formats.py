@@ -82,12 +82,16 @@ def parse_duration(text: str) -> float | None:
     if m is None or text == "P":
         return None
     days, hours, minutes, seconds = m.groups()
-    return (
-        int(days or 0) * 86400
-        + int(hours or 0) * 3600
-        + int(minutes or 0) * 60
-        + float(seconds or 0)
-    )
+    try:
+        return (
+            int(days or 0) * 86400
+            + int(hours or 0) * 3600
+            + int(minutes or 0) * 60
+            + float(seconds or 0)
+        )
+    except (ValueError, OverflowError):
+        # More digits than int() accepts, or too large for a float: not a valid duration.
+        return None
 
 
 def seconds_to_duration(seconds: float) -> str:

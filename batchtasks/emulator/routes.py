@@ -26,12 +26,13 @@ from .constants import (
     MAX_RESULTS_DEFAULT,
     MAX_TASKS_PER_REQUEST,
 )
-from .context import CLOSE_CONNECTION, CONTEXT, OPERATION, REQUEST_ID, Context
+from .context import CLOSE_CONNECTION, CONTEXT, REQUEST_ID, Context
 from .errors import ApiError
 from .filters import JOB_FIELDS, TASK_FIELDS, FieldMap, FilterError, compile_filter
 from .formats import iso7, parse_iso, parse_rfc1123, rfc1123, seconds_to_duration
 from .store import check_job_active
-from .validation import new_job, task_update
+from .validation import new_job
+from .validation import task_update as validate_task_update
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
@@ -465,7 +466,6 @@ def too_large(request: web.Request, limit: int) -> ApiError:
 @routes.post("/jobs")
 async def job_add(request: web.Request) -> web.Response:
     """Job add → 201."""
-    request[OPERATION] = "job_add"
     check_timeout(request)
     c = ctx(request)
     job = await c.store.add_job(new_job(await read_json(request)), c.clock.now())
@@ -478,7 +478,6 @@ async def job_add(request: web.Request) -> web.Response:
 @routes.get("/jobs")
 async def job_list(request: web.Request) -> web.Response:
     """Job list → 200 (paged)."""
-    request[OPERATION] = "job_list"
     check_timeout(request)
     where, params = parse_filter(request, JOB_FIELDS)
     select = parse_select(request, JOB_PROPERTIES)
@@ -498,7 +497,6 @@ async def job_list(request: web.Request) -> web.Response:
 @routes.get("/jobs/{job_id}")
 async def job_get(request: web.Request) -> web.Response:
     """Job get → 200."""
-    request[OPERATION] = "job_get"
     check_timeout(request)
     select = parse_select(request, JOB_PROPERTIES)
     parse_expand(request)
@@ -513,7 +511,6 @@ async def job_get(request: web.Request) -> web.Response:
 @routes.delete("/jobs/{job_id}")
 async def job_delete(request: web.Request) -> web.Response:
     """Job delete → 202; the job is ``deleting`` and disappears with its tasks shortly after."""
-    request[OPERATION] = "job_delete"
     check_timeout(request)
     c = ctx(request)
     check = condition_checker(request, read=False)
@@ -567,7 +564,6 @@ def _error_json(exc: ApiError, request_id: str, stamp: str) -> dict[str, Any]:
 @routes.post("/jobs/{job_id}/tasks")
 async def task_add(request: web.Request) -> web.Response:
     """Task add → 201."""
-    request[OPERATION] = "task_add"
     check_timeout(request)
     c = ctx(request)
     raw = await read_json(request)
@@ -584,7 +580,6 @@ async def task_add(request: web.Request) -> web.Response:
 @routes.post("/jobs/{job_id}/addtaskcollection")
 async def task_add_collection(request: web.Request) -> web.Response:
     """Task add_collection → 200 with one TaskAddResult per submitted task."""
-    request[OPERATION] = "task_add_collection"
     check_timeout(request)
     c = ctx(request)
     raw = await read_json(request)
@@ -638,7 +633,6 @@ async def task_add_collection(request: web.Request) -> web.Response:
 @routes.get("/jobs/{job_id}/tasks")
 async def task_list(request: web.Request) -> web.Response:
     """Task list → 200 (paged, $filter/$select/$expand)."""
-    request[OPERATION] = "task_list"
     check_timeout(request)
     c = ctx(request)
     where, params = parse_filter(request, TASK_FIELDS)
@@ -662,7 +656,6 @@ async def task_list(request: web.Request) -> web.Response:
 @routes.get("/jobs/{job_id}/tasks/{task_id}")
 async def task_get(request: web.Request) -> web.Response:
     """Task get → 200."""
-    request[OPERATION] = "task_get"
     check_timeout(request)
     c = ctx(request)
     select = parse_select(request, TASK_PROPERTIES)
@@ -703,15 +696,14 @@ def _task_write_headers(request: web.Request, task: dict[str, Any]) -> dict[str,
 
 
 @routes.put("/jobs/{job_id}/tasks/{task_id}")
-async def task_update_route(request: web.Request) -> web.Response:
+async def task_update(request: web.Request) -> web.Response:
     """Task update → 200; constraints are replaced (defaults when omitted)."""
-    request[OPERATION] = "task_update"
     check_timeout(request)
     raw = await read_json(request) if request.can_read_body else {}
 
     def change(job: dict[str, Any], task: dict[str, Any], stamp: str) -> dict[str, Any]:
         job_retry = int(job.get("constraints", {}).get("maxTaskRetryCount", 0))
-        task["constraints"] = task_update(raw, job_retry=job_retry)
+        task["constraints"] = validate_task_update(raw, job_retry=job_retry)
         return task
 
     task = await _modify(request, change)
@@ -722,7 +714,6 @@ async def task_update_route(request: web.Request) -> web.Response:
 @routes.delete("/jobs/{job_id}/tasks/{task_id}")
 async def task_delete(request: web.Request) -> web.Response:
     """Task delete → 200."""
-    request[OPERATION] = "task_delete"
     check_timeout(request)
     await _modify(request, lambda job, task, stamp: None)
     return empty_response(200)
@@ -731,7 +722,6 @@ async def task_delete(request: web.Request) -> web.Response:
 @routes.post("/jobs/{job_id}/tasks/{task_id}/terminate")
 async def task_terminate(request: web.Request) -> web.Response:
     """Task terminate → 204; an already completed task → 409 TaskCompleted."""
-    request[OPERATION] = "task_terminate"
     check_timeout(request)
 
     def change(job: dict[str, Any], task: dict[str, Any], stamp: str) -> dict[str, Any]:
@@ -748,7 +738,6 @@ async def task_terminate(request: web.Request) -> web.Response:
 @routes.post("/jobs/{job_id}/tasks/{task_id}/reactivate")
 async def task_reactivate(request: web.Request) -> web.Response:
     """Task reactivate → 204; only a completed task that failed."""
-    request[OPERATION] = "task_reactivate"
     check_timeout(request)
 
     def change(job: dict[str, Any], task: dict[str, Any], stamp: str) -> dict[str, Any]:
@@ -767,7 +756,6 @@ async def task_reactivate(request: web.Request) -> web.Response:
 @routes.get("/jobs/{job_id}/tasks/{task_id}/subtasksinfo")
 async def task_list_subtasks(request: web.Request) -> web.Response:
     """Task list_subtasks → 200 (not paged)."""
-    request[OPERATION] = "task_list_subtasks"
     check_timeout(request)
     select = parse_select(request, SUBTASK_PROPERTIES)
     job, task = await ctx(request).store.get_task(
