@@ -51,7 +51,8 @@ class Timeout:
     """Client-side time limits of one HTTP attempt, in seconds (None: no limit).
 
     Attributes:
-        connect: to obtain a connection (TCP + TLS handshake), including waiting for the pool.
+        connect: to open a new connection (TCP + TLS handshake). Waiting for a free connection
+            of a full pool is bounded by `total` only.
         read: between two reads of the response.
         total: for the whole attempt, request sent to body read.
     """
