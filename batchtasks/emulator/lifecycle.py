@@ -111,15 +111,9 @@ def transition(task: dict[str, Any], state: str, stamp: str) -> None:
     task["stateTransitionTime"] = stamp
 
 
-def _dependency_ids(depends: dict[str, Any]) -> list[str]:
-    ids = [str(i) for i in depends.get("taskIds") or []]
-    for rng in depends.get("taskIdRanges") or []:
-        ids.extend(str(n) for n in range(int(rng["start"]), int(rng["end"]) + 1))
-    return ids
-
-
 def _dependencies_met(conn: sqlite3.Connection, job_lower: str, depends: dict[str, Any]) -> bool:
-    ids = [i.lower() for i in _dependency_ids(depends)]
+    """Whether every task named by `depends` exists and completed successfully (exit code 0)."""
+    ids = sorted({str(i).lower() for i in depends.get("taskIds") or []})
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         marks = ",".join("?" * len(chunk))
@@ -128,7 +122,19 @@ def _dependencies_met(conn: sqlite3.Connection, job_lower: str, depends: dict[st
             "AND state='completed' AND exit_code=0",
             [job_lower, *chunk],
         ).fetchone()[0]
-        if done != len(set(chunk)):
+        if done != len(chunk):
+            return False
+    for rng in depends.get("taskIdRanges") or []:
+        first, last = int(rng["start"]), int(rng["end"])
+        # Counted in SQL, so a huge range costs one query, not one string per id. Only canonical
+        # integer ids ("9", not "09") belong to a range.
+        done = conn.execute(
+            "SELECT COUNT(*) FROM tasks WHERE job_lower=? AND state='completed' AND exit_code=0 "
+            "AND id_lower = CAST(CAST(id_lower AS INTEGER) AS TEXT) "
+            "AND CAST(id_lower AS INTEGER) BETWEEN ? AND ?",
+            (job_lower, first, last),
+        ).fetchone()[0]
+        if done != last - first + 1:
             return False
     return True
 

@@ -407,10 +407,12 @@ def condition_checker(request: web.Request, *, read: bool) -> Callable[[dict[str
         assert modified is not None
         modified = modified.replace(microsecond=0)
         ok: bool
+        # Tolerate clients that quote ETags (HTTP style); the service's ETags are unquoted.
+        wanted = value.strip().removeprefix("W/").strip('"')
         if name == "If-Match":
-            ok = value.strip() in ("*", etag)
+            ok = wanted in ("*", etag)
         elif name == "If-None-Match":
-            ok = value.strip() not in ("*", etag)
+            ok = wanted not in ("*", etag)
         else:
             since = parse_rfc1123(value)
             assert since is not None

@@ -21,6 +21,8 @@ from .constants import (
 from .errors import ApiError
 from .formats import parse_duration
 
+#: Emulator bound (the service bounds it by the pool's node count).
+MAX_INSTANCES = 10_000
 _ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 TASK_KEYS = frozenset(
@@ -182,8 +184,10 @@ def _multi_instance(raw: object, required_slots: int) -> dict[str, Any]:
     count = raw.get("numberOfInstances", 1)
     if count is None:
         count = 1
-    if not _is_int(count) or count < 1:
-        raise invalid("multiInstanceSettings.numberOfInstances", count, "Must be >= 1.")
+    if not _is_int(count) or not 1 <= count <= MAX_INSTANCES:
+        raise invalid(
+            "multiInstanceSettings.numberOfInstances", count, f"Must be 1..{MAX_INSTANCES}."
+        )
     coordination = raw.get("coordinationCommandLine")
     if coordination is None:
         raise missing("multiInstanceSettings.coordinationCommandLine")

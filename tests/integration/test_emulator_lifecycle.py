@@ -199,3 +199,29 @@ async def test_many_blocked_tasks_do_not_starve_others() -> None:
         for _ in range(3):
             await emu.advance(0)
         assert (await raw.get_task("j", "zz-free")).json()["state"] == "running"
+
+
+async def test_dependency_ranges(running: tuple[Emulator, RawClient]) -> None:
+    emu, raw = running
+    await raw.create_job("r", usesTaskDependencies=True)
+    for task_id in ("7", "8", "09"):
+        await raw.add_task("r", {"id": task_id, "commandLine": "exit 0"})
+    await raw.add_task(
+        "r",
+        {"id": "ok", "commandLine": "x", "dependsOn": {"taskIdRanges": [{"start": 7, "end": 8}]}},
+    )
+    await raw.add_task(
+        "r",
+        {
+            "id": "needs9",
+            "commandLine": "x",
+            "dependsOn": {"taskIdRanges": [{"start": 8, "end": 9}]},
+        },
+    )
+    huge = {"taskIdRanges": [{"start": 0, "end": 2**31 - 1}]}
+    await raw.add_task("r", {"id": "huge", "commandLine": "x", "dependsOn": huge})
+    await _run_until_settled(emu, raw, "r", "8")
+    assert (await _run_until_settled(emu, raw, "r", "ok"))["executionInfo"]["result"] == "success"
+    # "09" is not the canonical form of 9, so the 8..9 range is not satisfied.
+    assert (await raw.get_task("r", "needs9")).json()["state"] == "active"
+    assert (await raw.get_task("r", "huge")).json()["state"] == "active"

@@ -214,3 +214,12 @@ async def test_job_list_paging_and_filter(raw: RawClient) -> None:
         body = (await raw.send("GET", body["odata.nextLink"])).json()
         ids += [j["id"] for j in body["value"]]
     assert sorted(ids) == [f"{prefix}-{i}" for i in range(7)]
+
+
+async def test_quoted_etag_is_tolerated(raw: RawClient) -> None:
+    job = await _job_with_tasks(raw, 1)
+    etag = (await raw.get_task(job, "task-000")).headers["ETag"]
+    reply = await raw.send(
+        "PUT", f"/jobs/{job}/tasks/task-000", body={}, headers={"If-Match": f'"{etag}"'}
+    )
+    assert reply.status == 200
