@@ -83,6 +83,67 @@ async def test_per_task_servererror_retries_exactly_those_ids() -> None:
     _assert_agrees_with_service(result, svc, 200)
 
 
+async def test_retries_are_coalesced_while_fresh_work_flows() -> None:
+    # One servererror in every 50 tasks: the retries must share requests, not get one each.
+    svc = FakeService(
+        task_fault=lambda tid, seen: "servererror" if int(tid[1:]) % 50 == 0 and seen == 0 else None
+    )
+    result = await run_add_collection(
+        svc, "job", iter(tasks(3000)), policy=fast_policy(), max_concurrency=2
+    )
+    assert result.ok
+    assert result.retries == 60
+    retry_requests = [r for r in svc.requests if all(int(i[1:]) % 50 == 0 for i in r)]
+    assert len(svc.requests) - 30 == len(retry_requests)
+    assert len(retry_requests) <= 4
+
+
+async def test_held_retries_still_go_out_while_the_input_stalls() -> None:
+    svc = FakeService(
+        task_fault=lambda tid, seen: "servererror" if tid == "t0" and seen == 0 else None
+    )
+    more = asyncio.Event()
+
+    async def trickle() -> AsyncIterator[dict[str, Any]]:
+        for item in tasks(100):
+            yield item
+        await more.wait()
+        yield {"id": "late", "commandLine": "x"}
+
+    run = asyncio.ensure_future(run_add_collection(svc, "job", trickle(), policy=fast_policy()))
+    for _ in range(300):  # the retry is held at most RETRY_HOLD (0.5 s), then sent
+        if len(svc.requests) == 2:
+            break
+        await asyncio.sleep(0.01)
+    assert svc.requests[1] == ["t0"]
+    more.set()
+    result = await run
+    assert result.ok
+    assert svc.requests[2] == ["late"]
+
+
+async def test_partial_chunk_of_a_stalled_async_input_is_sent() -> None:
+    svc = FakeService()
+    more = asyncio.Event()
+
+    async def stalls() -> AsyncIterator[dict[str, Any]]:
+        for item in tasks(30):
+            yield item
+        await more.wait()
+        for item in tasks(5, "u"):
+            yield item
+
+    run = asyncio.ensure_future(run_add_collection(svc, "job", stalls(), policy=fast_policy()))
+    for _ in range(300):
+        if svc.requests:
+            break
+        await asyncio.sleep(0.01)
+    assert [len(r) for r in svc.requests] == [30]
+    more.set()
+    result = await run
+    assert result.counts["added"] == 35
+
+
 @pytest.mark.parametrize("burst", [["500", "500", "500"], ["503", "503"], ["408"], ["drop-before"]])
 async def test_whole_request_failures_are_retried_for_the_same_ids(burst: list[str]) -> None:
     svc = FakeService(plan=burst)

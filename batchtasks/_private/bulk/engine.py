@@ -58,6 +58,12 @@ from batchtasks.models import TaskAddParameter
 __all__ = ["BulkAddEngine", "StopReason"]
 
 
+#: Seconds a ready retry may be held back, while input still flows, to share a request.
+RETRY_HOLD = 0.5
+#: Seconds a partial chunk waits for more tasks from a stalled async input before it is sent.
+LINGER = 0.02
+
+
 class StopReason:
     """Why a run stopped early (string constants, shown in outcome reasons)."""
 
@@ -142,6 +148,10 @@ class BulkAddEngine:
         self._fresh: collections.deque[Chunk] = collections.deque()
         self._ready: collections.deque[Chunk] = collections.deque()
         self._retry_ready: list[Entry] = []
+        self._retry_bytes = 0  # sum of len(data) + 1 over _retry_ready
+        self._retry_since: float | None = None  # loop time the oldest held retry became ready
+        self._hold_timer: asyncio.TimerHandle | None = None
+        self._linger_timer: asyncio.TimerHandle | None = None
         self._sleeping: dict[asyncio.Task[None], list[Entry]] = {}
         self._inflight: set[Chunk] = set()
         self._input_done = False
@@ -195,6 +205,9 @@ class BulkAddEngine:
         finally:
             if self._deadline_timer is not None:
                 self._deadline_timer.cancel()
+            for timer in (self._hold_timer, self._linger_timer):
+                if timer is not None:
+                    timer.cancel()
         await self._account_leftovers()
         if self.stop_reason in (StopReason.DEADLINE, StopReason.FATAL):
             await self._drain_input()
@@ -207,10 +220,13 @@ class BulkAddEngine:
             if isinstance(value, AsyncIterable):
                 aiterator = aiter(value)
                 self._input_iter = aiterator
+                packer = self._packer
                 async for item in aiterator:
                     full = self._ingest(item, seen)
                     if full is not None:
                         await self._push(full)
+                    if len(packer) == 1:
+                        self._arm_linger()
                     if self.stop_reason is not None:
                         return
             else:
@@ -234,6 +250,23 @@ class BulkAddEngine:
             await self._push(last)
         # In case the final flush made nothing to do (e.g. every task was rejected client-side).
         self._wake_all()
+
+    def _arm_linger(self) -> None:
+        """An async input may stall: send a partial chunk if it gets no company for `LINGER`."""
+        if self._linger_timer is not None:
+            self._linger_timer.cancel()
+        self._linger_timer = self._loop.call_later(
+            LINGER, self._linger_flush, self._packer.pending()
+        )
+
+    def _linger_flush(self, opened: list[Entry]) -> None:
+        packer = self._packer
+        if packer.pending() is not opened or self._input_done or self.stop_reason is not None:
+            return  # that chunk was closed meanwhile, or the feeder is finishing itself
+        chunk = packer.flush()
+        if chunk is not None:
+            self._fresh.append(chunk)
+            self._wake_one()
 
     def _ingest(self, item: Any, seen: set[str] | None) -> Chunk | None:
         index = self.consumed
@@ -312,11 +345,18 @@ class BulkAddEngine:
         while True:
             if self._ready:
                 chunk = self._ready.popleft()
-            elif self._retry_ready:
+            elif self._retry_ready and self._retries_due():
                 entries, self._retry_ready = self._retry_ready, []
+                self._retry_bytes = 0
+                self._retry_since = None
                 chunks = self._repack(entries)
                 if not chunks:
                     continue
+                if len(chunks) > 1 and not self._input_done:
+                    tail = chunks.pop().entries  # keep the partial remainder for coalescing
+                    self._retry_ready = tail
+                    self._retry_bytes = sum(len(e.data) + 1 for e in tail)
+                    self._retry_since = self._loop.time()
                 chunk = chunks[0]
                 self._ready.extend(chunks[1:])
             elif self._fresh:
@@ -334,6 +374,32 @@ class BulkAddEngine:
                 chunk = chunks[0]
                 self._ready.extendleft(reversed(chunks[1:]))
             return chunk
+
+    def _retries_due(self) -> bool:
+        """Whether the ready retries should be sent now rather than held for company.
+
+        While input is still flowing, retries are held until they fill a request of their own or
+        the oldest has waited `RETRY_HOLD` seconds: a 1% per-task failure rate must not add one
+        request per failure. At the end of the input they go at once.
+        """
+        if (
+            self._input_done
+            or len(self._retry_ready) >= self._max_tasks
+            or ENVELOPE_SIZE + self._retry_bytes >= self._packer.limit
+        ):
+            return True
+        since = self._retry_since
+        if since is None:
+            since = self._retry_since = self._loop.time()
+        due = since + RETRY_HOLD
+        if self._loop.time() >= due:
+            return True
+        if self._hold_timer is None or self._hold_timer.when() != due:
+            for timer in (self._hold_timer, self._linger_timer):
+                if timer is not None:
+                    timer.cancel()
+            self._hold_timer = self._loop.call_at(due, self._wake_one)
+        return False
 
     def _repack(self, entries: list[Entry]) -> list[Chunk]:
         chunks, too_large = pack(entries, self._packer.limit, self._max_tasks)
@@ -590,7 +656,11 @@ class BulkAddEngine:
         self._offset = max(self._offset, started + delay - real)
         me = asyncio.current_task()
         if me is not None:
-            self._retry_ready.extend(self._sleeping.pop(me, ()))
+            entries = self._sleeping.pop(me, [])
+            if not self._retry_ready:
+                self._retry_since = self._loop.time()
+            self._retry_ready.extend(entries)
+            self._retry_bytes += sum(len(e.data) + 1 for e in entries)
         self._wake_one()
 
     # -- stopping and final accounting ------------------------------------------------------

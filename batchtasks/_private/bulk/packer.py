@@ -116,18 +116,23 @@ class Packer:
         return ENVELOPE_SIZE + len(entry.data) < self.limit
 
     def add(self, entry: Entry) -> Chunk | None:
-        """Append `entry`; if it does not fit the open chunk, close that chunk and return it.
+        """Append `entry`; return a chunk as soon as one is complete.
 
-        The entry must satisfy `fits_alone`.
+        A chunk is complete when the next entry does not fit it (that entry then opens the next
+        chunk) or when it reaches `max_tasks` (returned at once, so a stalled input does not hold
+        a full request back). The entry must satisfy `fits_alone`.
         """
+        entries = self._entries
         size = self._size + len(entry.data) + 1
-        if self._entries and (size >= self.limit or len(self._entries) >= self.max_tasks):
+        if entries and size >= self.limit:
             full = self._close()
             self._entries.append(entry)
             self._size = ENVELOPE_SIZE + len(entry.data)
-            return full
-        self._entries.append(entry)
+            return full  # (the new chunk has one entry; max_tasks == 1 never gets here)
+        entries.append(entry)
         self._size = size
+        if len(entries) >= self.max_tasks:
+            return self._close()
         return None
 
     def flush(self) -> Chunk | None:
