@@ -352,10 +352,10 @@ async def test_deadline_stops_new_requests_and_reports_not_attempted() -> None:
             svc, "job", tasks(1000), policy=fast_policy(), max_concurrency=1, deadline=0.02
         )
     result = info.value.result  # type: ignore[attr-defined]
-    # The request in flight at the deadline finished; nothing else was sent.
-    assert len(svc.requests) == 1
-    assert result.counts["added"] == 100
-    assert result.counts["not_attempted"] == 900
+    # The request in flight at the deadline (if one had started) finished; nothing else was sent.
+    assert len(svc.requests) <= 1
+    assert result.counts["added"] == 100 * len(svc.requests)
+    assert result.counts["not_attempted"] == 1000 - result.counts["added"]
     assert result.stop_reason == "deadline exceeded"
 
 
