@@ -443,3 +443,22 @@ def test_client_timeout_value_object() -> None:
     assert timeout.capped(None) is timeout
     with pytest.raises(ValueError, match="connect"):
         Timeout(connect=0)
+
+
+async def test_per_call_client_timeout(capture_server: CaptureServer) -> None:
+    never = asyncio.Event()
+
+    async def hang(request: object) -> object:
+        await never.wait()
+        raise AssertionError("unreachable")
+
+    capture_server.respond = hang  # type: ignore[assignment]
+    policy = RetryPolicy(max_attempts=2, sleep=_instant)
+    async with BatchClient(capture_server.url, cred(), retry_policy=policy) as client:
+        with pytest.raises(BatchTimeoutError):
+            await client.tasks.get("j", "t", client_timeout=Timeout(read=0.1, total=None))
+    assert len(capture_server.requests) == 2  # timed out, retried once, timed out again
+
+
+async def _instant(seconds: float) -> None:
+    return None
