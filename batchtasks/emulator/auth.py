@@ -12,6 +12,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -44,7 +45,7 @@ def string_to_sign(
     headers: Mapping[str, str],
     account: str,
     *,
-    content_length_override: str | None = None,
+    overrides: Mapping[str, str] | None = None,
     ocp_case_sensitive: bool = False,
 ) -> str:
     """Build the Shared Key string-to-sign of a request.
@@ -55,8 +56,9 @@ def string_to_sign(
         raw_query: raw query string (without ``?``).
         headers: received headers; a case-insensitive mapping or one with lower-case names.
         account: account name used in the canonical resource.
-        content_length_override: value to sign in the Content-Length slot instead of the header
-            (used to accept clients that sign ``0`` for body-less requests without sending it).
+        overrides: values to sign in some of the 11 standard slots instead of the received
+            header (lower-case names), e.g. ``{"content-length": "0"}`` for clients that sign
+            ``0`` for a body-less request without sending the header.
         ocp_case_sensitive: select ``ocp-`` headers by a case-sensitive match on the header name
             as received, exactly like azure-batch 14.2/15.1 (an ``Ocp-Date`` header is then not
             signed); by default names are lower-cased first.
@@ -66,11 +68,9 @@ def string_to_sign(
     """
     lowered = {k.lower(): v for k, v in headers.items()}
     parts = [method.upper()]
+    replaced = overrides or {}
     for name in SIGNED_HEADERS:
-        value = lowered.get(name, "")
-        if name == "content-length" and content_length_override is not None:
-            value = content_length_override
-        parts.append(value)
+        parts.append(replaced.get(name, lowered.get(name, "")))
     if ocp_case_sensitive:
         ocp = sorted((k.lower(), v) for k, v in headers.items() if "ocp-" in k and v)
     else:
@@ -165,30 +165,34 @@ def verify(
     _check_date(config, lowered, now)
     if account != config.account:
         raise _auth_failed("The account name in the Authorization header is not valid.")
-    candidates: list[str | None] = [None]
+    # Besides the plain reading of §9, accept the few variants real clients produce.
+    lengths: list[dict[str, str]] = [{}]
     if method.upper() not in ("GET", "HEAD") and "content-length" not in lowered:
         # azure-batch 15.x signs "0" for body-less non-GET requests even when it sends no header.
-        candidates.append("0")
+        lengths.append({"content-length": "0"})
+    dates: list[dict[str, str]] = [{}]
+    if lowered.get("date") and lowered.get("ocp-date"):
+        # The REST docs: with ocp-date present, the Date slot is signed empty.
+        dates.append({"date": ""})
     modes = [False]
     if any("ocp-" in k.lower() and "ocp-" not in k for k in headers):
         # A capitalised `Ocp-Date` is left out of the signature by the official SDKs (quirk c).
         modes.append(True)
     ok = False
-    for override in candidates:
-        for case_sensitive in modes:
-            expected = sign(
-                string_to_sign(
-                    method,
-                    raw_path,
-                    raw_query,
-                    headers,
-                    config.account,
-                    content_length_override=override,
-                    ocp_case_sensitive=case_sensitive,
-                ),
-                config.key,
-            )
-            ok |= hmac.compare_digest(base64.b64decode(expected), received)
+    for length, date, case_sensitive in itertools.product(lengths, dates, modes):
+        expected = sign(
+            string_to_sign(
+                method,
+                raw_path,
+                raw_query,
+                headers,
+                config.account,
+                overrides={**length, **date},
+                ocp_case_sensitive=case_sensitive,
+            ),
+            config.key,
+        )
+        ok |= hmac.compare_digest(base64.b64decode(expected), received)
     if not ok:
         raise _auth_failed(
             "The MAC signature found in the HTTP request is not the same as any computed signature."

@@ -257,3 +257,45 @@ async def test_api_version_checks(raw: RawClient) -> None:
     assert (unknown.status, unknown.code) == (400, "UnsupportedRequestVersion")
     neighbour = await raw.send("GET", "/jobs", api_version="2024-07-01.20.0")
     assert neighbour.status == 200
+
+
+async def test_date_slot_signed_empty_when_ocp_date_present(raw: RawClient) -> None:
+    url = raw.url("/jobs")
+    date = http_date()
+    sent = {"ocp-date": date, "Date": date}
+    as_docs = sign_request("GET", url, {"ocp-date": date}, raw.account, raw.key)
+    as_sent = sign_request("GET", url, sent, raw.account, raw.key)
+    for auth in (as_docs, as_sent):
+        async with raw.session.get(url, headers={**sent, "Authorization": auth}) as resp:
+            assert resp.status == 200
+
+
+async def test_body_less_post_signed_with_zero_length_without_header(
+    batch_emulator: Emulator,
+) -> None:
+    base = batch_emulator.url
+    raw_headers = {"ocp-date": http_date()}
+    url = f"{base}/jobs/j/tasks/t/terminate?api-version=2024-02-01.19.0"
+    auth = sign_request(
+        "POST",
+        url,
+        {**raw_headers, "Content-Length": "0"},
+        batch_emulator.account,
+        batch_emulator.key,
+    )
+
+    # Send with chunked encoding (no Content-Length header), signed as "0" like azure-batch 15.x.
+    async def empty() -> object:
+        yield b""
+
+    async with (
+        aiohttp.ClientSession() as s,
+        s.post(
+            url,
+            data=empty(),
+            headers={**raw_headers, "Authorization": auth},
+            skip_auto_headers=("Content-Type",),
+        ) as r,
+    ):
+        body = await r.json(content_type=None)
+    assert (r.status, body["code"]) == (404, "JobNotFound")
