@@ -155,6 +155,10 @@ def build_request(
     return head.encode("utf-8", "surrogateescape") + b"\r\n" + (body or b"")
 
 
+#: Where an emulator handler failure is logged (its own logger, aiohttp's, asyncio's).
+_SERVER_LOGGERS = ("batchtasks.emulator", "aiohttp.server", "aiohttp.web", "asyncio")
+
+
 class ServerErrors(logging.Handler):
     """Collects ERROR records of aiohttp's server loggers (an unhandled handler exception)."""
 
@@ -205,7 +209,7 @@ class ThreadedEmulator:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
     def start(self) -> None:
-        for name in ("aiohttp.server", "aiohttp.web", "asyncio"):
+        for name in _SERVER_LOGGERS:
             logging.getLogger(name).addHandler(self.errors)
         self._thread.start()
         self.call(self.emulator.start())
@@ -213,11 +217,12 @@ class ThreadedEmulator:
     def stop(self) -> None:
         try:
             self.call(self.emulator.stop())
+            self.call(_cancel_leftovers())
         finally:
             self.loop.call_soon_threadsafe(self.loop.stop)
             self._thread.join(10)
             self.loop.close()
-            for name in ("aiohttp.server", "aiohttp.web", "asyncio"):
+            for name in _SERVER_LOGGERS:
                 logging.getLogger(name).removeHandler(self.errors)
 
     def request(self, method: str, path: str, **kw: Any) -> WireReply:
@@ -254,6 +259,16 @@ class ThreadedEmulator:
             from urllib.parse import unquote
 
             token = [("$skiptoken", unquote(skip))]
+
+
+async def _cancel_leftovers() -> None:
+    # Handlers of connections a test abandoned half-way (slowloris, garbage) end here, so the
+    # loop closes with no pending task.
+    current = asyncio.current_task()
+    leftovers = [t for t in asyncio.all_tasks() if t is not current]
+    for task in leftovers:
+        task.cancel()
+    await asyncio.gather(*leftovers, return_exceptions=True)
 
 
 @contextmanager
