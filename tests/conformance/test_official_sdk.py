@@ -191,3 +191,32 @@ async def test_completed_task_from_lifecycle_decodes() -> None:
             assert [t.id for t in failed] == ["fail"]
         finally:
             client.close()
+
+
+async def test_sdk_splits_chunks_on_request_body_too_large(
+    sdk: BatchServiceClient, batch_emulator: Emulator
+) -> None:
+    await _job(sdk, "big")
+    batch_emulator.set_faults(body_limit=64 * 1024)
+    tasks = [bm.TaskAddParameter(id=f"big-{i:03d}", command_line="x" * 2000) for i in range(100)]
+    result = await call(sdk.task.add_collection, "big", tasks)
+    assert len(result.value) == 100
+    assert {r.status for r in result.value} == {bm.TaskAddStatus.success}
+    stats = await batch_emulator.stats()
+    assert stats["faults"]["body_too_large"] >= 1
+    assert stats["stored"]["tasks"] == 100
+
+
+async def test_sdk_resubmits_per_task_server_errors(
+    sdk: BatchServiceClient, batch_emulator: Emulator
+) -> None:
+    await _job(sdk, "flaky")
+    batch_emulator.set_faults(seed=11, task_server_error_rate=0.3)
+    tasks = [bm.TaskAddParameter(id=f"flaky-{i:03d}", command_line="echo") for i in range(150)]
+    result = await call(sdk.task.add_collection, "flaky", tasks, threads=2)
+    assert sorted(
+        r.task_id for r in result.value if r.status == bm.TaskAddStatus.success
+    ) == sorted(t.id for t in tasks)
+    stats = await batch_emulator.stats()
+    assert stats["faults"]["task_server_error"] > 0
+    assert stats["tasks_added"] == 150
