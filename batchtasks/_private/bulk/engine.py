@@ -30,8 +30,11 @@ from __future__ import annotations
 
 import asyncio
 import collections
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Sequence
+import contextlib
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from typing import Any
+
+from pydantic import BaseModel
 
 from batchtasks._private.bulk.encode import encode_task, peek_id
 from batchtasks._private.bulk.ledger import Ledger
@@ -180,6 +183,11 @@ class BulkAddEngine:
             asyncio.CancelledError: re-raised after in-flight requests are cancelled and every
                 task read so far has been given its outcome (delivered to `on_result`).
         """
+        if isinstance(value, (str, bytes, Mapping, BaseModel)):
+            raise TypeError(
+                f"value must be an iterable of tasks, not a single {type(value).__name__};"
+                " wrap one task in a list"
+            )
         if self._detect_duplicates and isinstance(value, Sequence):
             _check_sequence_duplicates(value)
             seen: set[str] | None = None
@@ -200,7 +208,9 @@ class BulkAddEngine:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await self._account_leftovers()
-            await self._ledger.flush(to_queue=False)
+            # Deliver what we can, but never let a failing callback mask the original error.
+            with contextlib.suppress(Exception):
+                await self._ledger.flush(to_queue=False)
             raise
         finally:
             if self._deadline_timer is not None:

@@ -133,8 +133,9 @@ class TaskAddOutcome:
         """This outcome as the service's `TaskAddResult` model (built on first access).
 
         For outcomes the service never answered (client-side rejection, request-level failure,
-        not attempted), a result is synthesized: status ``clienterror`` for client-side or
-        non-retryable rejections, ``servererror`` otherwise, with a `BatchError` whose code is the
+        not attempted), a result is synthesized: status ``clienterror`` for FAILED by client-side
+        or non-retryable rejections, ``servererror`` otherwise (retries exhausted, UNKNOWN,
+        NOT_ATTEMPTED: resending unchanged may work), with a `BatchError` whose code is the
         request's error code or one of batchtasks' own codes (``DuplicateTaskId``,
         ``InvalidTaskParameter``, ``RequestBodyTooLarge``, ``TaskNotAttempted``,
         ``TaskAddOutcomeUnknown``).
@@ -160,8 +161,13 @@ def _synthesize(outcome: TaskAddOutcome) -> TaskAddResult:
     exc = outcome.exception
     if outcome.outcome is Outcome.ADDED:  # pragma: no cover - ADDED always has `raw`
         return TaskAddResult(status=TaskAddStatus.SUCCESS, task_id=outcome.task_id or "")
-    client_side = isinstance(exc, TaskValidationError) or (
-        isinstance(exc, BatchServiceError) and exc.status < 500 and exc.status not in (408, 429)
+    # Only a definite rejection is a client error; NOT_ATTEMPTED / UNKNOWN may be re-sent as is.
+    client_side = outcome.outcome is Outcome.FAILED and (
+        exc is None
+        or isinstance(exc, TaskValidationError)
+        or (
+            isinstance(exc, BatchServiceError) and exc.status < 500 and exc.status not in (408, 429)
+        )
     )
     status = TaskAddStatus.CLIENT_ERROR if client_side else TaskAddStatus.SERVER_ERROR
     message = outcome.reason or (str(exc) if exc is not None else outcome.outcome.value)

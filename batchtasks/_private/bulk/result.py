@@ -211,17 +211,10 @@ def build_error(result: BulkAddResult, *, cause: BaseException | None = None) ->
         message += f"; stopped early: {result.stop_reason}"
     if cause is not None:
         message += f"; cause: {type(cause).__name__}: {cause}"
-    error = AddCollectionError(
+    return AddCollectionError(
         message,
         succeeded=result.succeeded,
         failed=result.failed,
         not_attempted=result.not_attempted,
+        result=result,
     )
-    _attach(error, result)
-    return error
-
-
-def _attach(error: AddCollectionError, result: BulkAddResult) -> None:
-    # `AddCollectionError` (errors.py) has no `result` slot yet; keep the whole result reachable.
-    attrs: dict[str, Any] = vars(error)
-    attrs["result"] = result
