@@ -148,6 +148,7 @@ async def submit(
     progress: bool,
     task_exists_is_success: bool = False,
     description: str = "adding tasks",
+    summary: BulkSummary | None = None,
 ) -> BulkSummary:
     """Bulk-add `tasks` with a live progress bar and count every outcome.
 
@@ -160,23 +161,31 @@ async def submit(
         progress: draw the bar.
         task_exists_is_success: count TaskExists as added.
         description: the bar's label.
+        summary: the summary to fill (default: a new one). If the run is cancelled (Ctrl-C),
+            it still holds every task reported so far and ``stop_reason`` says so.
 
     Returns:
         The filled `BulkSummary` (wall time included).
     """
-    summary = BulkSummary(job_id=job_id)
+    summary = BulkSummary(job_id=job_id) if summary is None else summary
     with ProgressView(total, description, enabled=progress) as view:
         reporter = BulkReporter(summary, view)
-        result = await client.tasks.add_collection(
-            job_id,
-            tasks,
-            max_concurrency=max_concurrency,
-            task_exists_is_success=task_exists_is_success,
-            on_result=reporter.on_result,
-            on_progress=reporter.on_progress,
-            collect_results=False,
-            raise_on_failure=False,
-        )
+        try:
+            result = await client.tasks.add_collection(
+                job_id,
+                tasks,
+                max_concurrency=max_concurrency,
+                task_exists_is_success=task_exists_is_success,
+                on_result=reporter.on_result,
+                on_progress=reporter.on_progress,
+                collect_results=False,
+                raise_on_failure=False,
+            )
+        except asyncio.CancelledError:
+            # The engine reports every task read so far before it lets the cancellation through.
+            reporter.finish()
+            summary.stop_reason = "interrupted"
+            raise
         reporter.finish()
     summary.apply_result(result)
     return summary
@@ -219,16 +228,23 @@ async def run_add_collection(args: argparse.Namespace) -> int:
     state = _InputState()
     async with open_client(settings) as client:
         await _ensure_job(client, args)
-        with source.open() as stream:
-            summary = await submit(
-                client,
-                args.job_id,
-                _stream(source.tasks(stream), state),
-                total=total,
-                max_concurrency=args.max_concurrency,
-                progress=not args.no_progress,
-                task_exists_is_success=args.skip_existing,
-            )
+        summary = BulkSummary(job_id=args.job_id)
+        try:
+            with source.open() as stream:
+                await submit(
+                    client,
+                    args.job_id,
+                    _stream(source.tasks(stream), state),
+                    total=total,
+                    max_concurrency=args.max_concurrency,
+                    progress=not args.no_progress,
+                    task_exists_is_success=args.skip_existing,
+                    summary=summary,
+                )
+        except asyncio.CancelledError:
+            # Ctrl-C: still say what happened to every task that was read.
+            summary.write(args.output)
+            raise
     if state.error is not None:
         summary.input_error = str(state.error)
     summary.write(args.output)

@@ -11,6 +11,7 @@ import base64
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -411,6 +412,70 @@ def test_endpoint_without_key_uses_entra_id_through_azure_identity(tmp_path: Pat
             capture_output=True, text=True, timeout=TIMEOUT, env=env, check=False,
         )  # fmt: skip
         assert [job["id"] for job in json.loads(listed.stdout)] == ["entra"]
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        if server.stdout is not None:
+            server.stdout.close()
+
+
+def test_ctrl_c_during_add_collection_still_accounts_for_every_task_read(tmp_path: Path) -> None:
+    file = tmp_path / "slow.jsonl"
+    write_tasks(file, 3000, prefix="slow-")
+    # A slow service (0.4 s per request, one request at a time) so that the run is mid-way
+    # when interrupted.
+    server = subprocess.Popen(
+        [
+            sys.executable, "-m", "batchtasks.emulator", "--port", "0", "--in-memory",
+            "--latency-ms", "400",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )  # fmt: skip
+    try:
+        assert server.stdout is not None
+        found = re.search(r"http://127\.0\.0\.1:\d+", server.stdout.readline())
+        assert found
+        from batchtasks.emulator import DEV_ACCOUNT, DEV_KEY
+
+        env = clean_env()
+        env.update(
+            AZURE_BATCH_ENDPOINT=found.group(0),
+            AZURE_BATCH_ACCOUNT=DEV_ACCOUNT,
+            AZURE_BATCH_ACCESS_KEY=DEV_KEY,
+        )
+        run = subprocess.Popen(
+            [
+                sys.executable, "-m", "batchtasks", "add-collection", "--job-id", "slow",
+                "--json-file", str(file), "--create-job", "--pool-id", "p",
+                "--max-concurrency", "1", "-o", "json",
+            ],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        )  # fmt: skip
+        assert run.stderr is not None
+        assert "created job 'slow'" in run.stderr.readline()  # submitting from here on
+        run.send_signal(signal.SIGINT)
+        out, err = run.communicate(timeout=TIMEOUT)
+        assert run.returncode == 130, err
+        assert "batchtasks: interrupted" in err
+        report = json.loads(out)
+        assert report["stopReason"] == "interrupted"
+        parts = ("added", "addedOnRetry", "failed", "unknown", "notAttempted")
+        assert sum(report[p] for p in parts) == report["tasks"]
+        assert report["tasks"] < 3000
+
+        listed = subprocess.run(
+            [sys.executable, "-m", "batchtasks", "task", "list", "--job-id", "slow", "-o", "json"],
+            capture_output=True, text=True, timeout=TIMEOUT, env=env, check=False,
+        )  # fmt: skip
+        in_job = len(json.loads(listed.stdout))
+        added = report["added"] + report["addedOnRetry"]
+        assert added <= in_job <= added + report["unknown"]
     finally:
         server.terminate()
         try:
