@@ -30,6 +30,8 @@ from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
+from multidict import CIMultiDict
+
 from batchtasks.models import BatchError, BatchErrorDetail
 
 if TYPE_CHECKING:
@@ -91,7 +93,7 @@ class BatchServiceError(BatchTasksError):
         values: detail key/value pairs (`BatchErrorDetail`), possibly empty.
         request_id: the `request-id` response header, if any.
         retry_after: seconds from the `Retry-After` header (numeric or HTTP-date), if any.
-        headers: the response headers.
+        headers: the response headers (case-insensitive).
         error: the decoded `BatchError` body, or None when the body was not a Batch error.
     """
 
@@ -113,7 +115,8 @@ class BatchServiceError(BatchTasksError):
         self.values = list(values)
         self.request_id = request_id
         self.retry_after = retry_after
-        self.headers: Mapping[str, str] = dict(headers or {})
+        # A case-insensitive copy: the response (and its connection) may be gone by now.
+        self.headers: Mapping[str, str] = CIMultiDict(headers or {})
         self.error = error
         super().__init__(self._describe())
 

@@ -107,6 +107,8 @@ def test_headers_are_matched_case_insensitively() -> None:
     exc = error_from_response(503, {"REQUEST-ID": "r1", "retry-after": "3"}, b"")
     assert exc.request_id == "r1"
     assert exc.retry_after == 3.0
+    assert exc.headers["Request-Id"] == "r1"
+    assert exc.headers["Retry-After"] == "3"
 
 
 def test_retry_after_http_date() -> None:
