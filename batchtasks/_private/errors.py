@@ -15,7 +15,7 @@ BatchTasksError                       base of everything we raise
 │   ├── ThrottledError                429, and 503 ServerBusy
 │   └── ServerError                   other 5xx
 ├── TaskValidationError (ValueError)  bad input detected client-side, names the task
-└── AddCollectionError                aggregate of a bulk add: .succeeded .failed .not_attempted
+└── AddCollectionError                bulk add aggregate: .succeeded .failed .not_attempted .result
 ```
 
 This module must not import aiohttp and must never put request headers (Authorization) or
