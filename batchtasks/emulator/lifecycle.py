@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import re
 import sqlite3
 import time
@@ -31,6 +32,8 @@ from typing import Any
 
 from .formats import iso7, parse_duration, parse_iso
 from .store import LIVE_INDEX, Store
+
+logger = logging.getLogger("batchtasks.emulator")
 
 _EXIT_RE = re.compile(r"\bexit\s+(-?\d+)")
 _SLEEP_RE = re.compile(r"\bsleep\s+(\d+(?:\.\d+)?)")
@@ -176,7 +179,10 @@ class Lifecycle:
 
     async def _loop(self) -> None:
         while True:
-            await self.step()
+            try:
+                await self.step()
+            except Exception:  # keep simulating; one bad step must not stop the clock
+                logger.exception("lifecycle step failed")
             await asyncio.sleep(self.config.tick_seconds)
 
     async def step(self) -> int:
