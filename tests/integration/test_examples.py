@@ -141,4 +141,5 @@ async def test_notebook_cells_run_in_order(monkeypatch: pytest.MonkeyPatch) -> N
         if inspect.isawaitable(result):
             await result
     assert namespace["outcomes"]["added"] == 300
-    assert sum(namespace["by_state"].values()) == 300
+    assert namespace["states"] == {"completed": 300}
+    assert len(namespace["completed"]) == 300
