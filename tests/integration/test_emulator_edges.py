@@ -104,3 +104,11 @@ def test_filter_compiler_never_leaks_input_into_sql(text: str) -> None:
     # Only fixed column names, operators and placeholders: no quote from the input survives.
     assert "'" not in sql.replace("ESCAPE '\\'", "")
     assert sql.count("?") == len(params)
+
+
+async def test_job_delete_is_conditional(raw: RawClient) -> None:
+    await raw.create_job("cj")
+    stale = await raw.send("DELETE", "/jobs/cj", headers={"If-Match": "0x1"})
+    assert (stale.status, stale.code) == (412, "ConditionNotMet")
+    etag = (await raw.send("GET", "/jobs/cj")).headers["ETag"]
+    assert (await raw.send("DELETE", "/jobs/cj", headers={"If-Match": etag})).status == 202
