@@ -178,6 +178,67 @@ def _user_identity(raw: object) -> dict[str, Any]:
     return {"autoUser": {"scope": scope, "elevationLevel": elevation}}
 
 
+_SOURCE_KEYS = ("autoStorageContainerName", "storageContainerUrl", "httpUrl")
+_UPLOAD_CONDITIONS = frozenset({"tasksuccess", "taskfailure", "taskcompletion"})
+
+
+def _require(obj: object, key: str, where: str) -> Any:
+    if not isinstance(obj, dict):
+        raise invalid(where, obj, "Expected an object.")
+    value = obj.get(key)
+    if value is None:
+        raise missing(f"{where}.{key}")
+    return value
+
+
+def _resource_files(files: object, where: str) -> None:
+    if not isinstance(files, list):
+        raise invalid(where, files, "Expected a list.")
+    for item in files:
+        if not isinstance(item, dict):
+            raise invalid(where, item, "Expected an object.")
+        sources = [k for k in _SOURCE_KEYS if item.get(k) is not None]
+        if len(sources) != 1:
+            raise invalid(where, item, f"Exactly one of {', '.join(_SOURCE_KEYS)} is required.")
+        path = item.get("filePath")
+        if sources[0] == "httpUrl" and not path:
+            raise missing(f"{where}.filePath")
+        if isinstance(path, str) and ".." in path.replace("\\", "/").split("/"):
+            raise invalid(
+                f"{where}.filePath", path, "The path may not leave the working directory."
+            )
+
+
+def _check_parts(task: dict[str, Any]) -> None:
+    """Required keys of the nested objects of a task (fact sheet §4.3-4.13)."""
+    if "resourceFiles" in task:
+        _resource_files(task["resourceFiles"], "resourceFiles")
+    for item in task.get("outputFiles", []):
+        _require(item, "filePattern", "outputFiles")
+        _require(
+            _require(item, "destination", "outputFiles"), "container", "outputFiles.destination"
+        )
+        _require(
+            item["destination"]["container"], "containerUrl", "outputFiles.destination.container"
+        )
+        condition = _require(
+            _require(item, "uploadOptions", "outputFiles"),
+            "uploadCondition",
+            "outputFiles.uploadOptions",
+        )
+        if str(condition).lower() not in _UPLOAD_CONDITIONS:
+            raise invalid("outputFiles.uploadOptions.uploadCondition", condition)
+    for item in task.get("environmentSettings", []):
+        if not isinstance(_require(item, "name", "environmentSettings"), str):
+            raise invalid("environmentSettings.name", item.get("name"))
+    for item in task.get("applicationPackageReferences", []):
+        _require(item, "applicationId", "applicationPackageReferences")
+    if "affinityInfo" in task:
+        _require(task["affinityInfo"], "affinityId", "affinityInfo")
+    if "containerSettings" in task:
+        _require(task["containerSettings"], "imageName", "containerSettings")
+
+
 def _multi_instance(raw: object, required_slots: int) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise invalid("multiInstanceSettings", raw, "Expected an object.")
@@ -196,6 +257,8 @@ def _multi_instance(raw: object, required_slots: int) -> dict[str, Any]:
     # The spec text says requiredSlots must be 1 here, but the service's own examples
     # (TaskAddCollection_Complex, TaskGet) use 2 with multi-instance settings: accept them.
     del required_slots
+    if raw.get("commonResourceFiles") is not None:
+        _resource_files(raw["commonResourceFiles"], "multiInstanceSettings.commonResourceFiles")
     out = dict(raw)
     out["numberOfInstances"] = count
     return out
@@ -279,6 +342,7 @@ def new_task(
             if not isinstance(value, list):
                 raise invalid(key, value, "Expected a list.")
             task[key] = value
+    _check_parts(task)
     slots = raw.get("requiredSlots", 1)
     if slots is None:
         slots = 1

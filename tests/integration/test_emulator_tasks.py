@@ -206,3 +206,42 @@ async def test_client_request_id_echo(raw: RawClient) -> None:
     )
     assert echoed.headers["client-request-id"] == crid
     assert echoed.headers["request-id"]
+
+
+async def test_nested_required_properties(raw: RawClient) -> None:
+    job = uid("job")
+    await raw.create_job(job)
+    base = {"id": "t", "commandLine": "x"}
+    cases = [
+        ({"resourceFiles": [{"filePath": "a"}]}, "InvalidPropertyValue"),
+        ({"resourceFiles": [{"httpUrl": "https://h/x"}]}, "MissingRequiredProperty"),
+        (
+            {"resourceFiles": [{"httpUrl": "https://h/x", "filePath": "../up"}]},
+            "InvalidPropertyValue",
+        ),
+        (
+            {"resourceFiles": [{"httpUrl": "https://h/x", "filePath": "a\\..\\b"}]},
+            "InvalidPropertyValue",
+        ),
+        ({"outputFiles": [{"filePattern": "*.txt"}]}, "MissingRequiredProperty"),
+        ({"environmentSettings": [{"value": "v"}]}, "MissingRequiredProperty"),
+        ({"containerSettings": {"containerRunOptions": "--rm"}}, "MissingRequiredProperty"),
+        ({"affinityInfo": {}}, "MissingRequiredProperty"),
+        ({"userIdentity": {"username": "u", "autoUser": {}}}, "InvalidPropertyValue"),
+        ({"multiInstanceSettings": {"numberOfInstances": 2}}, "MissingRequiredProperty"),
+    ]
+    for extra, code in cases:
+        reply = await raw.add_task(job, {**base, **extra})
+        assert (reply.status, reply.code) == (400, code), extra
+    ok = {
+        "resourceFiles": [{"httpUrl": "https://h/x", "filePath": "dir/x"}],
+        "outputFiles": [
+            {
+                "filePattern": "*.txt",
+                "destination": {"container": {"containerUrl": "https://c"}},
+                "uploadOptions": {"uploadCondition": "taskCompletion"},
+            }
+        ],
+        "environmentSettings": [{"name": "A", "value": "1"}],
+    }
+    assert (await raw.add_task(job, {**base, **ok})).status == 201
