@@ -55,7 +55,13 @@ async def _count(client: Any, job_id: str, odata_filter: str) -> tuple[int, list
 
 
 async def _counts_by_state(client: Any, job_id: str) -> dict[str, int]:
-    return {state: (await _count(client, job_id, f"state eq '{state}'"))[0] for state in STATES}
+    # One listing, counted here: counting state by state would see a task that moves between
+    # two queries twice (or not at all).
+    counts = dict.fromkeys(STATES, 0)
+    async for task in client.tasks.list(job_id, select="id,state"):
+        state = str(task.state)
+        counts[state] = counts.get(state, 0) + 1
+    return counts
 
 
 async def _watch(client: Any, job_id: str, total: int, *, progress: bool) -> bool:

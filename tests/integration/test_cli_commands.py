@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from batchtasks.cli import main
 from batchtasks.cli._sample import sample_tasks
 
 KEY = base64.b64encode(bytes(range(100, 164))).decode()
@@ -249,70 +250,64 @@ def test_debug_logs_requests_but_never_the_key(emulator: EmulatorProcess) -> Non
 
 
 def test_task_and_job_commands_mirror_the_library(
-    emulator: EmulatorProcess, tmp_path: Path
+    emulator: EmulatorProcess, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # In process (main(argv), as the console script calls it): many small commands, and
+    # interpreter start-up would dominate; the other tests run real processes.
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        argv = [*args, "--account-endpoint", emulator.url, "--account-name", ACCOUNT]
+        argv += ["--account-key", KEY]
+        code = main(argv)
+        out, err = capsys.readouterr()
+        return subprocess.CompletedProcess(argv, code, out, err)
+
     job = "cli-ops"
-    assert (
-        cli(
-            "job", "add", "--job-id", job, "--pool-id", "p", "--priority", "5", emu=emulator
-        ).returncode
-        == 0
-    )
-    shown = cli("job", "get", "--job-id", job, "-o", "json", emu=emulator)
+    assert run("job", "add", "--job-id", job, "--pool-id", "p", "--priority", "5").returncode == 0
+    shown = run("job", "get", "--job-id", job, "-o", "json")
     assert json.loads(shown.stdout)["priority"] == 5
-    jobs = cli("job", "list", "--filter", f"id eq '{job}'", emu=emulator)
+    jobs = run("job", "list", "--filter", f"id eq '{job}'")
     assert job in jobs.stdout
 
     task_file = tmp_path / "task.json"
     task_file.write_text(json.dumps({"id": "t1", "commandLine": "echo 1", "displayName": "Ünï"}))
-    assert (
-        cli("task", "add", "--job-id", job, "--json-file", str(task_file), emu=emulator).returncode
-        == 0
-    )
-    added = cli(
-        "task", "add", "--job-id", job, "--task-id", "t2", "--command-line", "echo 2", emu=emulator
-    )
+    assert run("task", "add", "--job-id", job, "--json-file", str(task_file)).returncode == 0
+    added = run("task", "add", "--job-id", job, "--task-id", "t2", "--command-line", "echo 2")
     assert added.returncode == 0, added.stderr
 
-    got = cli("task", "get", "--job-id", job, "--task-id", "t1", "-o", "json", emu=emulator)
+    got = run("task", "get", "--job-id", job, "--task-id", "t1", "-o", "json")
     assert json.loads(got.stdout)["displayName"] == "Ünï"
-    table = cli("task", "get", "--job-id", job, "--task-id", "t1", emu=emulator)
+    table = run("task", "get", "--job-id", job, "--task-id", "t1")
     assert "commandLine" in table.stdout
     assert "echo 1" in table.stdout
 
-    updated = cli(
+    updated = run(
         "task", "update", "--job-id", job, "--task-id", "t1",
         "--max-task-retry-count", "3", "--max-wall-clock-time", "PT1H",
-        emu=emulator,
     )  # fmt: skip
     assert updated.returncode == 0, updated.stderr
     constraints = json.loads(
-        cli("task", "get", "--job-id", job, "--task-id", "t1", "-o", "json", emu=emulator).stdout
+        run("task", "get", "--job-id", job, "--task-id", "t1", "-o", "json").stdout
     )["constraints"]
     assert constraints["maxTaskRetryCount"] == 3
     assert constraints["maxWallClockTime"] == "PT1H"
 
-    subtasks = cli(
-        "task", "list-subtasks", "--job-id", job, "--task-id", "t1", "-o", "json", emu=emulator
-    )
+    subtasks = run("task", "list-subtasks", "--job-id", job, "--task-id", "t1", "-o", "json")
     assert json.loads(subtasks.stdout) == []
 
-    assert (
-        cli("task", "terminate", "--job-id", job, "--task-id", "t1", emu=emulator).returncode == 0
-    )
-    again = cli("task", "terminate", "--job-id", job, "--task-id", "t1", emu=emulator)
+    assert run("task", "terminate", "--job-id", job, "--task-id", "t1").returncode == 0
+    again = run("task", "terminate", "--job-id", job, "--task-id", "t1")
     assert again.returncode == 1
     assert "TaskCompleted" in assert_one_line_error(again)
 
-    listing = cli("task", "list", "--job-id", job, emu=emulator)
+    listing = run("task", "list", "--job-id", job)
     assert re.search(r"t1\s*│\s*completed", listing.stdout), listing.stdout
     assert re.search(r"t2\s*│\s*active", listing.stdout), listing.stdout
 
-    assert cli("task", "delete", "--job-id", job, "--task-id", "t2", emu=emulator).returncode == 0
-    gone = cli("task", "get", "--job-id", job, "--task-id", "t2", emu=emulator)
+    assert run("task", "delete", "--job-id", job, "--task-id", "t2").returncode == 0
+    gone = run("task", "get", "--job-id", job, "--task-id", "t2")
     assert gone.returncode == 1
     assert "TaskNotFound" in gone.stderr
-    assert cli("job", "delete", "--job-id", job, emu=emulator).returncode == 0
+    assert run("job", "delete", "--job-id", job).returncode == 0
 
 
 def test_embedded_emulator_when_nothing_is_configured() -> None:
