@@ -139,6 +139,7 @@ class BulkAddEngine:
         self._exists_ok = task_exists_is_success
         self._detect_duplicates = detect_duplicates
         self._encode = encoder
+        self._fast_models = encoder is encode_task
         self._packer = Packer(body_limit, max_tasks_per_request)
         self._max_tasks = max_tasks_per_request
         self._loop = asyncio.get_running_loop()
@@ -282,43 +283,56 @@ class BulkAddEngine:
         index = self.consumed
         self.consumed = index + 1
         self._ledger.submitted += 1
-        if seen is not None:
-            task_id = item.id if type(item) is TaskAddParameter else peek_id(item)
-            if task_id is not None:
-                key = task_id.lower()
+        if self._fast_models and type(item) is TaskAddParameter:
+            # Hot path: an already-validated model; one to_json_bytes(), the key computed once.
+            task_id: str = item.id
+            key = task_id.lower()
+            if seen is not None:
                 if key in seen:
-                    entry = Entry(task_id, key, b"", index)
-                    self._ledger.finish(
-                        entry,
-                        Outcome.FAILED,
-                        exception=TaskValidationError(
-                            "duplicate task ID in the input (IDs are compared ignoring case);"
-                            " this occurrence was not sent",
-                            task_id=task_id,
-                            index=index,
-                        ),
-                        reason="duplicate task ID in the input; not sent",
-                        code=CLIENT_CODE_DUPLICATE,
-                    )
+                    self._reject_duplicate(task_id, key, index)
                     return None
                 seen.add(key)
-        try:
-            entry = self._encode(item, index)
-        except TaskValidationError as exc:
-            task_id = peek_id(item)
-            self._ledger.finish(
-                Entry(task_id or "", (task_id or "").lower(), b"", index),
-                Outcome.FAILED,
-                exception=exc,
-                reason=str(exc),
-                code=CLIENT_CODE_INVALID,
-            )
-            return None
+            entry = Entry(task_id, key, item.to_json_bytes(), index)
+        else:
+            if seen is not None:
+                found = peek_id(item)
+                if found is not None:
+                    key = found.lower()
+                    if key in seen:
+                        self._reject_duplicate(found, key, index)
+                        return None
+                    seen.add(key)
+            try:
+                entry = self._encode(item, index)
+            except TaskValidationError as exc:
+                found = peek_id(item)
+                self._ledger.finish(
+                    Entry(found or "", (found or "").lower(), b"", index),
+                    Outcome.FAILED,
+                    exception=exc,
+                    reason=str(exc),
+                    code=CLIENT_CODE_INVALID,
+                )
+                return None
         packer = self._packer
-        if not packer.fits_alone(entry):
+        if ENVELOPE_SIZE + len(entry.data) >= packer.limit:
             self._fail_too_large(entry, None)
             return None
         return packer.add(entry)
+
+    def _reject_duplicate(self, task_id: str, key: str, index: int) -> None:
+        self._ledger.finish(
+            Entry(task_id, key, b"", index),
+            Outcome.FAILED,
+            exception=TaskValidationError(
+                "duplicate task ID in the input (IDs are compared ignoring case);"
+                " this occurrence was not sent",
+                task_id=task_id,
+                index=index,
+            ),
+            reason="duplicate task ID in the input; not sent",
+            code=CLIENT_CODE_DUPLICATE,
+        )
 
     async def _push(self, chunk: Chunk) -> None:
         # Queue first, then wait: a chunk must never live only in this frame, or cancellation
@@ -788,7 +802,7 @@ def _check_sequence_duplicates(value: Sequence[Any]) -> None:
     seen: set[str] = set()
     duplicates: list[str] = []
     for item in value:
-        task_id = peek_id(item)
+        task_id = item.id if type(item) is TaskAddParameter else peek_id(item)
         if task_id is None:
             continue
         key = task_id.lower()

@@ -142,7 +142,8 @@ class TaskAddOutcome:
         """
         if self._result is None:
             if self.raw is not None:
-                self._result = TaskAddResult.model_validate(dict(self.raw))
+                raw = self.raw
+                self._result = TaskAddResult.model_validate(raw if type(raw) is dict else dict(raw))
             else:
                 self._result = _synthesize(self)
         return self._result
