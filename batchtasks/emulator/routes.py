@@ -342,6 +342,27 @@ def render_job(
     return select_keys(out, select)
 
 
+def job_stats(job: dict[str, Any], counts: dict[str, int], now: datetime) -> dict[str, Any]:
+    """A `JobStatistics` object: task counts are real, resource usage is simulated as zero."""
+    created = parse_iso(job["creationTime"]) or now
+    return {
+        "url": f"{job['url']}/stats",
+        "startTime": job["creationTime"],
+        "lastUpdateTime": iso7(now),
+        "userCPUTime": seconds_to_duration(0.0),
+        "kernelCPUTime": seconds_to_duration(0.0),
+        "wallClockTime": seconds_to_duration(max((now - created).total_seconds(), 0.0)),
+        "readIOps": "0",
+        "writeIOps": "0",
+        "readIOGiB": 0.0,
+        "writeIOGiB": 0.0,
+        "numSucceededTasks": str(counts["succeeded"]),
+        "numFailedTasks": str(counts["failed"]),
+        "numTaskRetries": str(counts["retries"]),
+        "waitTime": seconds_to_duration(0.0),
+    }
+
+
 def subtasks_of(task: dict[str, Any], base: str, job: dict[str, Any]) -> list[dict[str, Any]]:
     """The `SubtaskInformation` list of a multi-instance task, mirroring its primary's state."""
     settings = task.get("multiInstanceSettings")
@@ -501,12 +522,20 @@ async def job_get(request: web.Request) -> web.Response:
     """Job get → 200."""
     check_timeout(request)
     select = parse_select(request, JOB_PROPERTIES)
-    parse_expand(request)
+    stats = parse_expand(request)
     check = condition_checker(request, read=True)
-    job = await ctx(request).store.get_job(request.match_info["job_id"])
+    c = ctx(request)
+    job = await c.store.get_job(request.match_info["job_id"])
     check(job)
     base = base_url(request)
-    body = {"odata.metadata": f"{base}/$metadata#jobs/@Element", **render_job(job, base, select)}
+    rendered = render_job(job, base)
+    if stats:
+        counts = await c.store.job_task_counts(job["id"])
+        rendered["stats"] = job_stats(rendered, counts, c.clock.now())
+    body = {
+        "odata.metadata": f"{base}/$metadata#jobs/@Element",
+        **select_keys(rendered, select),
+    }
     return json_response(body, headers=resource_headers(job, job_url(base, job["id"])))
 
 

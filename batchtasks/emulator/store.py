@@ -297,6 +297,24 @@ class Store:
         """
         return await self._read(self._require_job, job_id)
 
+    async def job_task_counts(self, job_id: str) -> dict[str, int]:
+        """Succeeded/failed task counts and total retries of a job (for JobStatistics)."""
+
+        def work() -> dict[str, int]:
+            row = self.conn.execute(
+                "SELECT "
+                "COALESCE(SUM(state='completed' AND json_extract(body,'$.executionInfo.result')"
+                "='success'), 0), "
+                "COALESCE(SUM(state='completed' AND json_extract(body,'$.executionInfo.result')"
+                "='failure'), 0), "
+                "COALESCE(SUM(json_extract(body,'$.executionInfo.retryCount')), 0) "
+                "FROM tasks WHERE job_lower=?",
+                (job_id.lower(),),
+            ).fetchone()
+            return {"succeeded": int(row[0]), "failed": int(row[1]), "retries": int(row[2])}
+
+        return await self._read(work)
+
     async def list_jobs(
         self, where: str | None, params: Sequence[object], after: str | None, limit: int
     ) -> tuple[list[dict[str, Any]], str | None]:

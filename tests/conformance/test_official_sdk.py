@@ -70,6 +70,9 @@ async def test_job_operations(sdk: BatchServiceClient) -> None:
     assert isinstance(job.creation_time, datetime)
     assert await error_code(_add_job, sdk, "JOB-1") == "JobExists"
     assert "job-1" in [j.id for j in await call(_drain, sdk.job.list())]
+    with_stats = await call(sdk.job.get, "job-1", bm.JobGetOptions(expand="stats"))
+    assert with_stats.stats.num_succeeded_tasks == 0
+    assert with_stats.stats.wall_clock_time >= timedelta(0)
     await call(sdk.job.delete, "job-1")
     assert await error_code(sdk.job.get, "nope") == "JobNotFound"
 

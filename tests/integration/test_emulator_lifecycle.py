@@ -225,3 +225,21 @@ async def test_dependency_ranges(running: tuple[Emulator, RawClient]) -> None:
     # "09" is not the canonical form of 9, so the 8..9 range is not satisfied.
     assert (await raw.get_task("r", "needs9")).json()["state"] == "active"
     assert (await raw.get_task("r", "huge")).json()["state"] == "active"
+
+
+async def test_job_stats_count_outcomes(running: tuple[Emulator, RawClient]) -> None:
+    emu, raw = running
+    await raw.create_job("s")
+    await raw.add_task("s", {"id": "good", "commandLine": "exit 0"})
+    await raw.add_task(
+        "s", {"id": "bad", "commandLine": "exit 1", "constraints": {"maxTaskRetryCount": 1}}
+    )
+    await _run_until_settled(emu, raw, "s", "good")
+    await _run_until_settled(emu, raw, "s", "bad")
+    stats = (await raw.send("GET", "/jobs/s", query={"$expand": "stats"})).json()["stats"]
+    assert (stats["numSucceededTasks"], stats["numFailedTasks"], stats["numTaskRetries"]) == (
+        "1",
+        "1",
+        "1",
+    )
+    assert "stats" not in (await raw.send("GET", "/jobs/s")).json()
