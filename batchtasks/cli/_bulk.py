@@ -99,10 +99,15 @@ class TaskFile:
             seen[key] = item.line
             yield task
 
-    def check(self) -> int:
-        """Read the whole file once, validating every task; return how many there are."""
-        with self.open() as stream:
-            return sum(1 for _ in self.tasks(stream))
+    def check(self, stream: IO[bytes]) -> int:
+        """Read the whole (seekable) file once, validating every task, and rewind it.
+
+        Returns:
+            The number of tasks.
+        """
+        count = sum(1 for _ in self.tasks(stream))
+        stream.seek(0)
+        return count
 
 
 @dataclass
@@ -220,17 +225,16 @@ async def run_add_collection(args: argparse.Namespace) -> int:
         raise UsageError("--create-job needs --pool-id (the pool the new job runs on)")
     if args.pool_id and not args.create_job:
         raise UsageError("--pool-id is only used with --create-job")
-    source = TaskFile(args.json_file)
-    total: int | None = None
-    if source.rereadable():
-        total = await asyncio.to_thread(source.check)
     settings = settings_from_args(args)
+    source = TaskFile(args.json_file)
     state = _InputState()
-    async with open_client(settings) as client:
-        await _ensure_job(client, args)
-        summary = BulkSummary(job_id=args.job_id)
-        try:
-            with source.open() as stream:
+    summary = BulkSummary(job_id=args.job_id)
+    # The file is opened (and, when it can be, checked in full) before anything is started.
+    with source.open() as stream:
+        total = await asyncio.to_thread(source.check, stream) if source.rereadable() else None
+        async with open_client(settings) as client:
+            await _ensure_job(client, args)
+            try:
                 await submit(
                     client,
                     args.job_id,
@@ -241,10 +245,10 @@ async def run_add_collection(args: argparse.Namespace) -> int:
                     task_exists_is_success=args.skip_existing,
                     summary=summary,
                 )
-        except asyncio.CancelledError:
-            # Ctrl-C: still say what happened to every task that was read.
-            summary.write(args.output)
-            raise
+            except asyncio.CancelledError:
+                # Ctrl-C: still say what happened to every task that was read.
+                summary.write(args.output)
+                raise
     if state.error is not None:
         summary.input_error = str(state.error)
     summary.write(args.output)

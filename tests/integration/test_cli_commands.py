@@ -14,7 +14,7 @@ import re
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -249,11 +249,14 @@ def test_debug_logs_requests_but_never_the_key(emulator: EmulatorProcess) -> Non
     assert "DEBUG" not in quiet.stderr
 
 
-def test_task_and_job_commands_mirror_the_library(
-    emulator: EmulatorProcess, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    # In process (main(argv), as the console script calls it): many small commands, and
-    # interpreter start-up would dominate; the other tests run real processes.
+Run = Callable[..., "subprocess.CompletedProcess[str]"]
+
+
+@pytest.fixture
+def local(emulator: EmulatorProcess, capsys: pytest.CaptureFixture[str]) -> Run:
+    """Run the CLI in process (`main(argv)`, as the console script calls it) for tests with many
+    small commands, where interpreter start-up would dominate."""
+
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         argv = [*args, "--account-endpoint", emulator.url, "--account-name", ACCOUNT]
         argv += ["--account-key", KEY]
@@ -261,6 +264,22 @@ def test_task_and_job_commands_mirror_the_library(
         out, err = capsys.readouterr()
         return subprocess.CompletedProcess(argv, code, out, err)
 
+    return run
+
+
+def test_a_missing_file_fails_before_anything_is_created(local: Run, tmp_path: Path) -> None:
+    missing = str(tmp_path / "nope.jsonl")
+    proc = local(
+        "add-collection", "--job-id", "never", "--json-file", missing,
+        "--create-job", "--pool-id", "p",
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert assert_one_line_error(proc) == f"batchtasks: error: {missing}: no such file"
+    assert local("job", "get", "--job-id", "never").returncode == 1
+
+
+def test_task_and_job_commands_mirror_the_library(local: Run, tmp_path: Path) -> None:
+    run = local
     job = "cli-ops"
     assert run("job", "add", "--job-id", job, "--pool-id", "p", "--priority", "5").returncode == 0
     shown = run("job", "get", "--job-id", job, "-o", "json")

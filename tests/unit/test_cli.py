@@ -208,13 +208,18 @@ def write(tmp_path: Path, text: str, name: str = "tasks.jsonl") -> TaskFile:
     return TaskFile(str(path))
 
 
+def check(source: TaskFile) -> int:
+    with source.open() as stream:
+        return source.check(stream)
+
+
 def test_task_file_yields_models_and_counts(tmp_path: Path) -> None:
     source = write(
         tmp_path, '{"id": "a", "commandLine": "echo a"}\n{"id": "b", "commandLine": "echo b"}\n'
     )
     assert source.rereadable()
-    assert source.check() == 2
     with source.open() as stream:
+        assert source.check(stream) == 2
         tasks = list(source.tasks(stream))
     assert [t.id for t in tasks] == ["a", "b"]
     assert all(isinstance(t, TaskAddParameter) for t in tasks)
@@ -223,27 +228,27 @@ def test_task_file_yields_models_and_counts(tmp_path: Path) -> None:
 def test_invalid_task_names_line_and_task(tmp_path: Path) -> None:
     source = write(tmp_path, '{"id": "a", "commandLine": "x"}\n\n{"id": "render-7"}\n')
     with pytest.raises(InputError) as info:
-        source.check()
+        check(source)
     assert str(info.value).startswith(f"{source.name}:3: invalid task 'render-7': ")
     assert "commandLine" in str(info.value)
 
 
 def test_bad_task_id_and_non_objects_are_input_errors(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r":1: invalid task 'bad id!'"):
-        write(tmp_path, '[{"id": "bad id!", "commandLine": "x"}]', "a.json").check()
+        check(write(tmp_path, '[{"id": "bad id!", "commandLine": "x"}]', "a.json"))
     with pytest.raises(InputError, match=r":2: expected a task object, got list"):
-        write(tmp_path, '{"id": "a", "commandLine": "x"}\n[1]\n', "b.jsonl").check()
+        check(write(tmp_path, '{"id": "a", "commandLine": "x"}\n[1]\n', "b.jsonl"))
 
 
 def test_duplicate_ids_are_caught_ignoring_case(tmp_path: Path) -> None:
     text = '[\n{"id": "Task-1", "commandLine": "x"},\n{"id": "task-1", "commandLine": "y"}\n]'
     with pytest.raises(InputError, match=r":3: duplicate task id 'task-1' \(first at line 2\)"):
-        write(tmp_path, text, "d.json").check()
+        check(write(tmp_path, text, "d.json"))
 
 
 def test_missing_file_is_an_input_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no such file"):
-        TaskFile(str(tmp_path / "nope.jsonl")).check()
+        TaskFile(str(tmp_path / "nope.jsonl")).open()
 
 
 def test_stdin_is_not_rereadable() -> None:
