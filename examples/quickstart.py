@@ -40,7 +40,7 @@ async def main(tasks: int = 10) -> dict[str, int]:
             for n in range(tasks)
         ]
         result = await client.tasks.add_collection(JOB_ID, batch)
-        print(f"added {sum(r.status == 'success' for r in result.value)} of {tasks} tasks")
+        print(f"added {len(result.succeeded)} of {tasks} tasks")
 
         # 3. Watch them run until every task has completed.
         while True:

@@ -14,11 +14,14 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from typing_extensions import Self
 
 from batchtasks.cli._render import require_rich, write_json, write_table
+
+if TYPE_CHECKING:
+    from batchtasks import BulkAddResult, BulkProgress, TaskAddOutcome
 
 __all__ = [
     "MAX_FAILURE_DETAILS",
@@ -55,9 +58,9 @@ class BulkSummary:
     input_error: str | None = None
     stop_reason: str | None = None
 
-    def apply_result(self, result: Any) -> None:
+    def apply_result(self, result: BulkAddResult) -> None:
         """Take the final, exact counters from a `BulkAddResult` (they win over the callbacks)."""
-        counts: dict[str, int] = result.counts
+        counts = result.counts
         self.added = counts.get("added", 0)
         self.added_on_retry = counts.get("added_on_retry", 0)
         self.already_existed = counts.get("already_exists", 0)
@@ -299,7 +302,7 @@ class BulkReporter:
         self._started = time.perf_counter()
         self._submitted = 0
 
-    def on_result(self, outcome: Any) -> None:
+    def on_result(self, outcome: TaskAddOutcome) -> None:
         """Count one task's terminal outcome (a `TaskAddOutcome`)."""
         s = self.summary
         s.tasks += 1
@@ -330,7 +333,7 @@ class BulkReporter:
                 }
             )
 
-    def on_progress(self, progress: Any) -> None:
+    def on_progress(self, progress: BulkProgress) -> None:
         """Take a `BulkProgress` snapshot: counters for the summary, numbers for the bar."""
         s = self.summary
         s.retries = progress.retried
@@ -351,10 +354,9 @@ class BulkReporter:
         return self.summary
 
 
-def _failure_message(outcome: Any) -> str:
-    result = outcome.result
-    error = getattr(result, "error", None)
-    message = getattr(getattr(error, "message", None), "value", None)
+def _failure_message(outcome: TaskAddOutcome) -> str:
+    error = outcome.result.error
+    message = error.message.value if error is not None and error.message is not None else None
     text = message or outcome.reason or str(outcome.outcome)
     # The service appends "\nRequestId:...\nTime:..." to messages; the first line is the message.
     return str(text).splitlines()[0] if text else ""

@@ -288,14 +288,28 @@ def test_sample_tasks_as_one_json_array(capsys: pytest.CaptureFixture[str]) -> N
 # --- summary and progress ---------------------------------------------------------------------
 
 
-class FakeOutcome:
-    def __init__(self, task_id: str, outcome: str, code: str | None = None) -> None:
-        self.task_id = task_id
-        self.outcome = outcome
-        self.error_code = code
-        self.attempts = 1
-        self.reason = None if code is None else f"{code} happened"
-        self.result = None
+def outcome(task_id: str, kind: str, index: int = 0) -> batchtasks.TaskAddOutcome:
+    raw = None
+    if kind == "failed":
+        raw = {
+            "taskId": task_id,
+            "status": "clienterror",
+            "error": {
+                "code": "InvalidPropertyValue",
+                "message": {"lang": "en-US", "value": "The value is bad.\nRequestId:r\nTime:t"},
+            },
+        }
+    elif kind.startswith("added"):
+        raw = {"taskId": task_id, "status": "success"}
+    return batchtasks.TaskAddOutcome(
+        task_id,
+        index,
+        batchtasks.Outcome(kind),
+        attempts=1,
+        raw=raw,
+        reason=f"{kind} reason",
+        code=None if raw else f"{kind}-code",
+    )
 
 
 def test_reporter_accounts_for_every_outcome() -> None:
@@ -303,8 +317,8 @@ def test_reporter_accounts_for_every_outcome() -> None:
     reporter = BulkReporter(summary, ProgressView(None, "x", enabled=False))
     kinds = ["added"] * 5 + ["added_on_retry"] * 2 + ["already_exists", "unknown", "not_attempted"]
     for index, kind in enumerate(kinds):
-        reporter.on_result(FakeOutcome(f"t{index}", kind))
-    reporter.on_result(FakeOutcome("bad", "failed", "InvalidPropertyValue"))
+        reporter.on_result(outcome(f"t{index}", kind, index))
+    reporter.on_result(outcome("bad", "failed", 10))
     summary = reporter.finish()
     data = summary.to_json()
     assert (data["tasks"], data["added"], data["addedOnRetry"], data["alreadyExisted"]) == (
@@ -315,8 +329,15 @@ def test_reporter_accounts_for_every_outcome() -> None:
     )
     assert (data["failed"], data["unknown"], data["notAttempted"]) == (1, 1, 1)
     assert summary.unsuccessful == 3
-    assert [f["taskId"] for f in data["failures"]] == ["t8", "t9", "bad"]
-    assert data["failures"][2]["message"] == "InvalidPropertyValue happened"
+    assert [(f["taskId"], f["outcome"]) for f in data["failures"]] == [
+        ("t8", "unknown"),
+        ("t9", "not_attempted"),
+        ("bad", "failed"),
+    ]
+    assert data["failures"][2]["code"] == "InvalidPropertyValue"
+    assert data["failures"][2]["message"] == "The value is bad."
+    assert data["failures"][0]["code"] == "unknown-code"
+    assert data["failures"][0]["message"] == "unknown reason"
 
 
 def test_summary_table_lists_the_counts_and_failures() -> None:
