@@ -397,81 +397,84 @@ class Store:
             ApiError: JobNotFound, JobBeingDeleted, JobCompleted (nothing is added).
         """
 
-        def work() -> list[tuple[str, str, dict[str, Any] | ApiError | None]]:
-            job = self._require_job(job_id)
-            _check_job_accepts_tasks(job)
-            uses_deps = bool(job.get("usesTaskDependencies"))
-            job_retry = int(job.get("constraints", {}).get("maxTaskRetryCount", 0))
-            exit_actions = job.get("onTaskFailure") == "performexitoptionsjobaction"
-            job_lower = job["id"].lower()
-            stamp = iso7(now)
-            results: list[tuple[str, str, dict[str, Any] | ApiError | None]] = []
-            pending: list[tuple[int, dict[str, Any]]] = []
-            seen: set[str] = set()
-            for index, raw in enumerate(items):
-                raw_id = raw.get("id") if isinstance(raw, dict) else None
-                task_id = raw_id if isinstance(raw_id, str) else ""
-                if server_errors[index]:
-                    results.append((task_id, "servererror", None))
-                    continue
-                try:
-                    task = new_task(
-                        raw,
-                        uses_dependencies=uses_deps,
-                        job_retry=job_retry,
-                        job_uses_exit_actions=exit_actions,
-                    )
-                except ApiError as exc:
-                    results.append((task_id, "clienterror", exc))
-                    continue
-                lowered = task_id.lower()
-                if lowered in seen:
-                    results.append((task_id, "clienterror", ApiError("TaskExists")))
-                    continue
-                seen.add(lowered)
-                pending.append((len(results), task))
-                results.append((task_id, "success", task))
-            if pending:
-                rows: list[tuple[Any, ...]] = []
-                for index, task in pending:
-                    # Key order follows the service's CloudTask serialisation.
-                    stored = {
-                        "id": task.pop("id"),
-                        **(
-                            {"displayName": task.pop("displayName")}
-                            if "displayName" in task
-                            else {}
-                        ),
-                        "eTag": self.next_etag(now),
-                        "creationTime": stamp,
-                        "lastModified": stamp,
-                        "state": "active",
-                        "stateTransitionTime": stamp,
-                        **task,
-                    }
-                    results[index] = (stored["id"], "success", stored)
-                    rows.append(
-                        (
-                            job_lower,
-                            stored["id"].lower(),
-                            "active",
-                            stamp,
-                            stamp,
-                            stamp,
-                            None,
-                            None,
-                            None,
-                            _dumps(stored),
-                        )
-                    )
-                inserted = self._insert_new(rows)
-                for index, _task in pending:
-                    task_id = results[index][0]
-                    if task_id.lower() not in inserted:
-                        results[index] = (task_id, "clienterror", ApiError("TaskExists"))
-            return results
+        return await self._run(self._add_sync, job_id, items, now, server_errors)
 
-        return await self._run(work)
+    def _add_sync(
+        self,
+        job_id: str,
+        items: Sequence[object],
+        now: datetime,
+        server_errors: Sequence[bool],
+    ) -> list[tuple[str, str, dict[str, Any] | ApiError | None]]:
+        """`add_tasks` on the DB thread."""
+        job = self._require_job(job_id)
+        _check_job_accepts_tasks(job)
+        uses_deps = bool(job.get("usesTaskDependencies"))
+        job_retry = int(job.get("constraints", {}).get("maxTaskRetryCount", 0))
+        exit_actions = job.get("onTaskFailure") == "performexitoptionsjobaction"
+        job_lower = job["id"].lower()
+        stamp = iso7(now)
+        results: list[tuple[str, str, dict[str, Any] | ApiError | None]] = []
+        pending: list[tuple[int, dict[str, Any]]] = []
+        seen: set[str] = set()
+        for index, raw in enumerate(items):
+            raw_id = raw.get("id") if isinstance(raw, dict) else None
+            task_id = raw_id if isinstance(raw_id, str) else ""
+            if server_errors[index]:
+                results.append((task_id, "servererror", None))
+                continue
+            try:
+                task = new_task(
+                    raw,
+                    uses_dependencies=uses_deps,
+                    job_retry=job_retry,
+                    job_uses_exit_actions=exit_actions,
+                )
+            except ApiError as exc:
+                results.append((task_id, "clienterror", exc))
+                continue
+            lowered = task_id.lower()
+            if lowered in seen:
+                results.append((task_id, "clienterror", ApiError("TaskExists")))
+                continue
+            seen.add(lowered)
+            pending.append((len(results), task))
+            results.append((task_id, "success", task))
+        if pending:
+            rows: list[tuple[Any, ...]] = []
+            for index, task in pending:
+                # Key order follows the service's CloudTask serialisation.
+                stored = {
+                    "id": task.pop("id"),
+                    **({"displayName": task.pop("displayName")} if "displayName" in task else {}),
+                    "eTag": self.next_etag(now),
+                    "creationTime": stamp,
+                    "lastModified": stamp,
+                    "state": "active",
+                    "stateTransitionTime": stamp,
+                    **task,
+                }
+                results[index] = (stored["id"], "success", stored)
+                rows.append(
+                    (
+                        job_lower,
+                        stored["id"].lower(),
+                        "active",
+                        stamp,
+                        stamp,
+                        stamp,
+                        None,
+                        None,
+                        None,
+                        _dumps(stored),
+                    )
+                )
+            inserted = self._insert_new(rows)
+            for index, _task in pending:
+                task_id = results[index][0]
+                if task_id.lower() not in inserted:
+                    results[index] = (task_id, "clienterror", ApiError("TaskExists"))
+        return results
 
     def _insert_new(self, rows: list[tuple[Any, ...]]) -> set[str]:
         """Insert task rows in one transaction, skipping ids that exist; return inserted ids.
