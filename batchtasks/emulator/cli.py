@@ -118,6 +118,13 @@ async def serve(emulator: Emulator, ready_message: bool = True) -> None:
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     async with emulator:
+        if emulator.host not in ("127.0.0.1", "::1", "localhost"):
+            print(
+                "batchtasks emulator: warning: listening beyond loopback; the /_emulator/ admin "
+                "endpoints have no authentication",
+                file=sys.stderr,
+                flush=True,
+            )
         if ready_message:
             print(
                 f"batchtasks emulator listening on {emulator.url} (account {emulator.account})",
