@@ -78,11 +78,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--mode",
-        choices=("bulk", "stream", "stream-iter", "serialize"),
+        choices=("bulk", "stream", "stream-iter", "serialize", "sender"),
         default="bulk",
         help="bulk: a list, results collected; stream: a generator, results streamed "
         "(batchtasks only); stream-iter: the same through add_collection_iter; "
-        "serialize: per-task serialization micro-benchmark",
+        "serialize: per-task serialization micro-benchmark; sender: pre-serialized bodies "
+        "through batchtasks' request path without the bulk engine",
     )
     parser.add_argument("--warmup", type=int, default=100, help="tasks sent once before timing")
     parser.add_argument("--profile", default=None, help="write a cProfile of the timed part here")
@@ -91,7 +92,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 @dataclass
 class Meter:
-    """Wall clock and CPU time of this process (all threads) across a ``with`` block."""
+    """Wall clock and CPU time of this process (all threads) across a ``with`` block.
+
+    ``runqueue_wait`` covers the main thread only (all the asyncio clients' work; for the
+    threaded 14.x client it is not meaningful).
+    """
 
     wall: float = 0.0
     cpu: float = 0.0
@@ -99,9 +104,12 @@ class Meter:
     system: float = 0.0
     _t0: float = field(default=0.0, repr=False)
     _c0: float = field(default=0.0, repr=False)
+    runqueue_wait: float = 0.0
     _r0: Any = field(default=None, repr=False)
+    _q0: float = field(default=0.0, repr=False)
 
     def __enter__(self) -> Meter:
+        self._q0 = _runqueue_wait()
         self._r0 = resource.getrusage(resource.RUSAGE_SELF)
         self._c0 = time.process_time()
         self._t0 = time.perf_counter()
@@ -113,6 +121,19 @@ class Meter:
         r1 = resource.getrusage(resource.RUSAGE_SELF)
         self.user = r1.ru_utime - self._r0.ru_utime
         self.system = r1.ru_stime - self._r0.ru_stime
+        self.runqueue_wait = _runqueue_wait() - self._q0
+
+
+def _runqueue_wait() -> float:
+    """Seconds the main thread was runnable but waiting for a CPU (Linux schedstat; else 0).
+
+    On a shared machine this is the time other processes took from the measured client.
+    """
+    try:
+        with open("/proc/self/schedstat") as f:
+            return int(f.read().split()[1]) / 1e9
+    except (OSError, ValueError, IndexError):
+        return 0.0
 
 
 def peak_rss_mb() -> float:
@@ -143,6 +164,7 @@ def emit(client: str, args: argparse.Namespace, meter: Meter, **extra: Any) -> N
         "cpu_us_per_task": round(meter.cpu / n * 1e6, 2),
         "user_us_per_task": round(meter.user / n * 1e6, 2),
         "sys_us_per_task": round(meter.system / n * 1e6, 2),
+        "runqueue_wait_s": round(meter.runqueue_wait, 4),
         "requests": stats["requests"],
         "service_tasks": stats["tasks"],
         "service_unique": stats["unique"],

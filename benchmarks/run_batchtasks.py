@@ -59,6 +59,32 @@ def _serialize_bench(seed: int) -> None:
     common.emit_serialize(CLIENT, common.time_per_call(one, tasks), one(tasks[0]), path=path)
 
 
+async def _sender_only(client: Any, args: Any) -> tuple[int, common.Meter]:
+    """The request path alone (sign, send, check, decode): the engine's `ChunkSender`.
+
+    Private API (``client.tasks._add_collection_chunk``), for the CPU breakdown only: bodies of
+    100 tasks are serialized before timing and sent by C workers, as the engine would.
+    """
+    tasks = _build(args.tasks, args.seed)
+    bodies = [
+        b'{"value":[' + b",".join(t.to_json_bytes() for t in tasks[lo : lo + 100]) + b"]}"
+        for lo in range(0, len(tasks), 100)
+    ]
+    send = client.tasks._add_collection_chunk
+    pending = iter(bodies)
+    done = 0
+
+    async def worker() -> None:
+        nonlocal done
+        for body in pending:
+            results = await send(args.job, body)
+            done += sum(1 for r in results if r.get("status") == "success")
+
+    with common.Meter() as meter:
+        await asyncio.gather(*(worker() for _ in range(args.concurrency)))
+    return done, meter
+
+
 async def _run(args: Any) -> None:
     credential = SharedKeyCredential(common.ACCOUNT, common.KEY)
     async with BatchClient(args.url, credential) as client:
@@ -88,6 +114,8 @@ async def _run(args: Any) -> None:
             if statuses.count("success") != ok:
                 raise SystemExit(f"{CLIENT}: .value disagrees with .counts")
             extra["value_us_per_task"] = round(value_meter.cpu / args.tasks * 1e6, 2)
+        elif args.mode == "sender":
+            ok, meter = await _sender_only(client, args)
         else:
             extra["rss_before_mb"] = round(common.peak_rss_mb(), 1)
             counts: dict[str, int] = {}
