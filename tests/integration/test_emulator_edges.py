@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -112,3 +113,94 @@ async def test_job_delete_is_conditional(raw: RawClient) -> None:
     assert (stale.status, stale.code) == (412, "ConditionNotMet")
     etag = (await raw.send("GET", "/jobs/cj")).headers["ETag"]
     assert (await raw.send("DELETE", "/jobs/cj", headers={"If-Match": etag})).status == 202
+
+
+def _random_json(rng: random.Random, depth: int = 0) -> object:
+    kinds = ["none", "int", "str", "bool", "float"] + (["list", "dict"] if depth < 3 else [])
+    kind = rng.choice(kinds)
+    if kind == "none":
+        return None
+    if kind == "int":
+        return rng.choice([0, 1, -1, 2**31, -(2**63), rng.randint(-5, 5)])
+    if kind == "bool":
+        return rng.random() < 0.5
+    if kind == "float":
+        return rng.choice([0.5, -1e308, 1e-9])
+    if kind == "str":
+        return rng.choice(["", "x", "PT1H", "P7D", "task", "ü" * 3, "a" * 70, "../x", "pool"])
+    if kind == "list":
+        return [_random_json(rng, depth + 1) for _ in range(rng.randint(0, 3))]
+    keys = [
+        "id",
+        "start",
+        "end",
+        "name",
+        "value",
+        "scope",
+        "elevationLevel",
+        "httpUrl",
+        "filePath",
+        "numberOfInstances",
+        "coordinationCommandLine",
+        "taskIds",
+        "imageName",
+        "jobAction",
+    ]
+    return {rng.choice(keys): _random_json(rng, depth + 1) for _ in range(rng.randint(0, 4))}
+
+
+TASK_KEYS = [
+    "displayName",
+    "containerSettings",
+    "exitConditions",
+    "resourceFiles",
+    "outputFiles",
+    "environmentSettings",
+    "affinityInfo",
+    "constraints",
+    "requiredSlots",
+    "userIdentity",
+    "multiInstanceSettings",
+    "dependsOn",
+    "applicationPackageReferences",
+    "authenticationTokenSettings",
+    "commandLine",
+    "id",
+]
+
+
+async def test_random_task_bodies_never_cause_server_errors(raw: RawClient) -> None:
+    rng = random.Random(20261125)
+    await raw.create_job("fuzz", usesTaskDependencies=True)
+    for batch in range(4):
+        tasks = []
+        for i in range(100):
+            task: dict[str, object] = {"id": f"f{batch}-{i}", "commandLine": "x"}
+            for key in rng.sample(TASK_KEYS, rng.randint(1, 4)):
+                task[key] = _random_json(rng)
+            tasks.append(task)
+        reply = await raw.send("POST", "/jobs/fuzz/addtaskcollection", body={"value": tasks})
+        assert reply.status == 200, reply.body
+        for result in reply.json()["value"]:
+            assert result["status"] in ("success", "clienterror"), result
+            if result["status"] == "success":
+                got = await raw.get_task("fuzz", result["taskId"])
+                assert got.status == 200
+    listed = await raw.send("GET", "/jobs/fuzz/tasks", query={"$expand": "stats"})
+    assert listed.status == 200
+
+
+async def test_random_single_adds_and_updates_answer_4xx_not_5xx(raw: RawClient) -> None:
+    rng = random.Random(7)
+    await raw.create_job("fuzz1")
+    assert (await raw.add_task("fuzz1", {"id": "base", "commandLine": "x"})).status == 201
+    for i in range(60):
+        task: dict[str, object] = {"id": f"s{i}", "commandLine": "x"}
+        for key in rng.sample(TASK_KEYS, rng.randint(1, 3)):
+            task[key] = _random_json(rng)
+        reply = await raw.add_task("fuzz1", task)
+        assert reply.status in (201, 400, 409), reply.body
+        update = await raw.send(
+            "PUT", "/jobs/fuzz1/tasks/base", body={"constraints": _random_json(rng)}
+        )
+        assert update.status in (200, 400), update.body
