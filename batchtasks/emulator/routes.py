@@ -12,6 +12,7 @@ import base64
 import binascii
 import contextlib
 import json
+import math
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -471,9 +472,21 @@ async def read_json(request: web.Request) -> object:
         chunks.append(chunk)
     data = b"".join(chunks)
     try:
-        return json.loads(data)
+        return json.loads(data, parse_constant=_reject_constant, parse_float=_finite_float)
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise ApiError("InvalidRequestBody", [("Reason", "The body is not valid JSON.")]) from None
+
+
+def _reject_constant(name: str) -> object:
+    # NaN/Infinity are not JSON; accepting them would make our own responses invalid JSON.
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError("number out of range")
+    return value
 
 
 def too_large(request: web.Request, limit: int) -> ApiError:

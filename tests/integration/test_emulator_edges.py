@@ -204,3 +204,13 @@ async def test_random_single_adds_and_updates_answer_4xx_not_5xx(raw: RawClient)
             "PUT", "/jobs/fuzz1/tasks/base", body={"constraints": _random_json(rng)}
         )
         assert update.status in (200, 400), update.body
+
+
+async def test_non_finite_numbers_are_invalid_json(raw: RawClient) -> None:
+    await raw.create_job("nan")
+    for text in (
+        b'{"id":"a","commandLine":"x","exitConditions":{"x":NaN}}',
+        b'{"id":"a","commandLine":"x","exitConditions":{"x":1e400}}',
+    ):
+        reply = await raw.send("POST", "/jobs/nan/tasks", raw_body=text)
+        assert (reply.status, reply.code) == (400, "InvalidRequestBody")
