@@ -7,6 +7,7 @@ on the decisions. Must not do I/O or sleep itself.
 
 from __future__ import annotations
 
+import math
 import random
 import threading
 from collections import Counter
@@ -52,8 +53,9 @@ class FaultConfig:
                 value = getattr(self, f.name)
                 if not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
                     raise ValueError(f"{f.name} must be a number in [0, 1]")
-        if self.latency_ms < 0 or self.latency_jitter_ms < 0:
-            raise ValueError("latency must not be negative")
+        for value in (self.latency_ms, self.latency_jitter_ms):
+            if not math.isfinite(value) or value < 0:
+                raise ValueError("latency must be a finite number >= 0")
         if self.retry_after_seconds < 0:
             raise ValueError("retry_after_seconds must not be negative")
         if self.body_limit < 1:

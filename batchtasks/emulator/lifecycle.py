@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import re
 import sqlite3
 import time
@@ -59,8 +60,8 @@ class SimClock:
 
     def advance(self, seconds: float) -> None:
         """Move simulated time forward by `seconds`."""
-        if seconds < 0:
-            raise ValueError("cannot move the clock backwards")
+        if not math.isfinite(seconds) or seconds < 0:
+            raise ValueError("the clock only moves forward by a finite amount")
         self._offset += seconds
 
 

@@ -127,6 +127,8 @@ def test_fault_config_validation() -> None:
     with pytest.raises(ValueError):
         FaultConfig(body_limit=0)
     with pytest.raises(ValueError):
+        FaultConfig(latency_ms=float("nan"))
+    with pytest.raises(ValueError):
         FaultConfig.from_json({"latency_ms": True})
 
 
