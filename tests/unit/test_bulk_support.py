@@ -68,6 +68,9 @@ class FakeService:
         self.store: dict[str, dict[str, Any]] = {k.lower(): {"id": k} for k in existing}
         self.stored_counts: collections.Counter[str] = collections.Counter()
         self.seen: collections.Counter[str] = collections.Counter()
+        #: IDs carried by a request whose outcome the client cannot know (5xx, drop, timeout,
+        #: or the result it left out)
+        self.doubted: set[str] = set()
         self.requests: list[list[str]] = []
         self.sizes: list[int] = []
         self.statuses: collections.Counter[str] = collections.Counter()
@@ -101,6 +104,10 @@ class FakeService:
             raise service_error(413, "RequestBodyTooLarge", **values)
         action = self.plan.popleft() if self.plan else self.default_action
         self.statuses[action] += 1
+        if action in ("500", "503", "drop-after", "timeout-after", "500-after"):
+            self.doubted.update(ids)
+        elif action == "partial" and ids:
+            self.doubted.add(ids[-1])  # results are reversed, then the first one dropped
         if action == "drop-before":
             raise BatchConnectionError("connection refused", request_sent=False)
         if action in ("500", "503", "408", "404", "400") or action.startswith("429"):
