@@ -220,8 +220,13 @@ class BulkAddEngine:
                 if timer is not None:
                     timer.cancel()
         await self._account_leftovers()
-        if self.stop_reason in (StopReason.DEADLINE, StopReason.FATAL):
-            await self._drain_input()
+        try:
+            if self.stop_reason in (StopReason.DEADLINE, StopReason.FATAL):
+                await self._drain_input()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await self._ledger.flush(to_queue=False)
+            raise
         await self._ledger.flush()
 
     # -- feeder -------------------------------------------------------------------------------
