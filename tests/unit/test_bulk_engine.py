@@ -368,6 +368,32 @@ async def test_retry_that_would_pass_the_deadline_is_not_made() -> None:
     assert info.value.result.counts["unknown"] == 10  # type: ignore[attr-defined]
 
 
+async def test_deadline_counts_injected_sleeps_as_elapsed_time() -> None:
+    svc = FakeService(default_action="500")
+    sleep = SleepRecorder()
+    policy = fast_policy(sleep, backoff_initial=2.0, backoff_max=100.0)
+    with pytest.raises(AddCollectionError) as info:
+        await run_add_collection(svc, "job", tasks(10), policy=policy, deadline=5.0)
+    # t=0 fails, wait 2 -> t=2 fails, the next wait (4) would end at t=6, past the deadline.
+    assert sleep.delays == [2.0]
+    assert len(svc.requests) == 2
+    outcomes = info.value.result.outcomes  # type: ignore[attr-defined]
+    assert {(o.outcome, o.attempts) for o in outcomes} == {(Outcome.UNKNOWN, 2)}
+
+
+async def test_retry_policy_deadline_bounds_each_tasks_retry_window() -> None:
+    svc = FakeService(task_fault=lambda tid, seen: "servererror")
+    sleep = SleepRecorder()
+    policy = fast_policy(sleep, backoff_initial=2.0, backoff_max=100.0, deadline=3.0)
+    with pytest.raises(AddCollectionError) as info:
+        await run_add_collection(svc, "job", tasks(3), policy=policy)
+    # First try at t=0, retry at t=2; a second retry would start at t=6 > 0 + 3.
+    assert sleep.delays == [2.0]
+    (reason,) = {o.reason for o in info.value.failed}
+    assert "retry window" in (reason or "")
+    assert {o.attempts for o in info.value.failed} == {2}
+
+
 async def test_generator_that_raises_midway() -> None:
     def gen() -> Iterator[dict[str, Any]]:
         yield from tasks(250)
