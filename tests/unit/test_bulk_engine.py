@@ -185,6 +185,25 @@ async def test_unknown_outcome_then_task_exists_is_added_on_retry(action: str) -
     _assert_agrees_with_service(result, svc, 50)
 
 
+async def test_malformed_results_are_unknown_outcomes_and_retried() -> None:
+    svc = FakeService()
+    calls = 0
+
+    async def sender(job_id: str, body: bytes) -> Any:
+        nonlocal calls
+        calls += 1
+        answer = await svc(job_id, body)
+        if calls == 1:
+            return {"not": "a list"}  # processed by the service, garbage to us
+        if calls == 2:
+            return [None, "x", {"taskId": 5}, {"status": "success"}, *answer]
+        return answer
+
+    result = await run_add_collection(sender, "job", tasks(4), policy=fast_policy())
+    assert result.counts["added_on_retry"] == 4
+    _assert_agrees_with_service(result, svc, 4)
+
+
 async def test_task_exists_without_unknown_outcome_is_an_id_clash() -> None:
     svc = FakeService(existing=("T5", "t9"))
     with pytest.raises(AddCollectionError) as info:

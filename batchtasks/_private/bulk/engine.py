@@ -481,6 +481,8 @@ class BulkAddEngine:
         retry: list[Entry] = []
         ledger = self._ledger
         added = ledger.added
+        if type(results) is not list:
+            results = []  # a malformed answer: every task's outcome is unknown (retried below)
         for result in results:
             try:
                 entry = by_id.pop(result["taskId"])
