@@ -31,7 +31,8 @@ from .errors import ApiError, error_body
 from .faults import FaultConfig
 from .formats import iso7, utcnow
 from .openapi import openapi_document
-from .routes import base_url, routes
+from .protocol import base_url
+from .routes import routes
 
 logger = logging.getLogger("batchtasks.emulator")
 
