@@ -548,9 +548,16 @@ async def test_cancellation_accounts_for_every_task_read() -> None:
     def gen() -> Iterator[dict[str, Any]]:
         yield from tasks(5000)
 
+    progress: list[BulkProgress] = []
     run = asyncio.ensure_future(
         run_add_collection(
-            svc, "job", gen(), policy=fast_policy(), max_concurrency=3, on_result=seen.append
+            svc,
+            "job",
+            gen(),
+            policy=fast_policy(),
+            max_concurrency=3,
+            on_result=seen.append,
+            on_progress=progress.append,
         )
     )
     for _ in range(50):
@@ -559,6 +566,10 @@ async def test_cancellation_accounts_for_every_task_read() -> None:
     run.cancel()
     with pytest.raises(asyncio.CancelledError):
         await run
+    final = progress[-1]
+    assert final.done
+    assert final.pending == 0
+    assert final.submitted == len(seen) == final.added + final.failed + final.not_attempted
     indexes = sorted(o.index for o in seen)
     assert indexes == list(range(len(seen)))  # everything read, once, nothing beyond
     unknown = [o for o in seen if o.outcome is Outcome.UNKNOWN]

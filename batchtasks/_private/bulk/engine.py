@@ -212,6 +212,7 @@ class BulkAddEngine:
             # Deliver what we can, but never let a failing callback mask the original error.
             with contextlib.suppress(Exception):
                 await self._ledger.flush(to_queue=False)
+                await self._ledger.report(done=True)
             raise
         finally:
             if self._deadline_timer is not None:
