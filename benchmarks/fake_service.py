@@ -1,7 +1,8 @@
 """A neutral fake of the Batch add_collection endpoint, run in its own process by benchmarks/run.py.
 
 It answers ``POST /jobs/{job}/addtaskcollection`` (any api-version: 14.x sends 2024-02-01.19.0,
-15.x sends 2025-06-01) with a success ``TaskAddResult`` per task, after an optional fixed latency,
+15.x sends 2025-06-01) with a success ``TaskAddResult`` per task, an optional fixed latency after
+it started on the request (its own parsing included),
 and counts what it received per job so that every measurement can check that the service got
 exactly N unique tasks with the same content from every client.
 
@@ -85,6 +86,10 @@ class FakeService:
     async def add_collection(self, request: web.Request) -> web.Response:
         job_id = request.match_info["job"]
         now = time.perf_counter()
+        # The latency counts from here: the answer goes out `latency` after the service started
+        # on the request, its own parsing included (as a real service's latency would), so a
+        # burst of C requests is not delayed by C parse times on top.
+        answer_at = now + self.latency
         body = await request.read()
         stats = self.jobs.get(job_id)
         if stats is None:
@@ -113,12 +118,14 @@ class FakeService:
                 f'"lastModified":"{_LAST_MODIFIED}","location":"{location}{task_id}"}}'
             )
         stats.fingerprint = (stats.fingerprint + fp) & 0xFFFFFFFFFFFFFFFF
-        if self.latency:
-            await asyncio.sleep(self.latency)
         payload = (
             '{"odata.metadata":"' + origin + '/$metadata#taskaddresult",'
             '"value":[' + ",".join(entries) + "]}"
         )
+        if self.latency:
+            delay = answer_at - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
         stats.last_response = time.perf_counter()
         return web.Response(
             body=payload.encode(),

@@ -278,10 +278,10 @@ def report(bench: Bench, meta: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         )
         out.append("")
         out.append(
-            "| client | tasks/s | x 15.x | client CPU µs/task | wall s | peak RSS MB | "
-            "service busy | check |"
+            "| client | tasks/s | x 15.x | client CPU µs/task | wall s | run-queue wait s | "
+            "peak RSS MB | service busy | check |"
         )
-        out.append("|---|---:|---:|---:|---:|---:|---:|---|")
+        out.append("|---|---:|---:|---:|---:|---:|---:|---:|---|")
         base = _median(a[SDK15], "tasks_per_s") if SDK15 in a else None
         for client, rr in a.items():
             tps = _median(rr, "tasks_per_s")
@@ -290,7 +290,8 @@ def report(bench: Bench, meta: dict[str, Any]) -> tuple[str, dict[str, Any]]:
                 f"| {client} | {tps:,.0f} ({_spread(rr, 'tasks_per_s', ',.0f')}) | "
                 f"{tps / base if base else 0:.2f}x | "
                 f"{_median(rr, 'cpu_us_per_task'):.1f} ({_spread(rr, 'cpu_us_per_task', '.1f')}) | "
-                f"{_median(rr, 'wall_s'):.3f} | {_median(rr, 'peak_rss_mb'):.0f} | "
+                f"{_median(rr, 'wall_s'):.3f} | {_median(rr, 'runqueue_wait_s'):.3f} | "
+                f"{_median(rr, 'peak_rss_mb'):.0f} | "
                 f"{_median(rr, 'service_busy'):.0%} | {', '.join(sorted(checks))} |"
             )
         if BT in a:
@@ -361,7 +362,26 @@ def report(bench: Bench, meta: dict[str, Any]) -> tuple[str, dict[str, Any]]:
                 f"{_median(rr, 'tasks_per_s'):,.0f} | "
                 f"{_median(rr, 'cpu_us_per_task'):.1f} | {', '.join(sorted(checks))} |"
             )
+        raw_b = [r for r in res if r.get("scenario") == "rawB"]
+        if raw_b:
+            wall = _median(raw_b, "wall_s")
+            out.append(
+                f"| *reference: raw aiohttp loop, pre-serialized unsigned bodies* | {wall:.3f} "
+                f"({_spread(raw_b, 'wall_s', '.3f')}) | {wall / ideal:.2f}x | "
+                f"{_median(raw_b, 'cpu_s'):.3f} | {_median(raw_b, 'tasks_per_s'):,.0f} | "
+                f"{_median(raw_b, 'cpu_us_per_task'):.1f} | |"
+            )
         out.append("")
+        brk_b = rows("brkB", BT)
+        if BT in b and brk_b:
+            out.append(
+                f"Under these conditions batchtasks spends {_median(b[BT], 'cpu_us_per_task'):.1f}"
+                " µs CPU per task in total; its request path alone (pre-serialized bodies through "
+                f"the `ChunkSender`, C = {args.latency_concurrency}) spends "
+                f"{_median(brk_b, 'cpu_us_per_task'):.1f} µs/task and takes "
+                f"{_median(brk_b, 'wall_s'):.3f} s ({_median(brk_b, 'wall_s') / ideal:.2f}x ideal)."
+            )
+            out.append("")
         if BT in b:
             ratio = _median(b[BT], "wall_s") / ideal
             goals["B_ratio_to_ideal"] = round(ratio, 3)
@@ -490,6 +510,11 @@ def main() -> None:
                 order = clients[rep % len(clients) :] + clients[: rep % len(clients)]
                 for client in order:
                     bench.run(client, scenario, tasks=args.tasks, concurrency=conc)
+                if scenario == "B":
+                    # References for the ideal: the service alone, and batchtasks' request path.
+                    bench.run(RAW, "rawB", tasks=args.tasks, concurrency=conc)
+                    if "brk" in parts and BT in wanted:
+                        bench.run(BT, "brkB", tasks=args.tasks, concurrency=conc, mode="sender")
             bench.service("/_bench/config?latency_ms=0", "POST")
         if "C" in parts and BT in wanted:
             for mode in ("stream", "stream-iter"):
