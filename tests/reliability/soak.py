@@ -56,9 +56,9 @@ FAULTS: dict[str, float] = {
     "latency_ms": 0.0,
     "latency_jitter_ms": 10.0,
 }
-#: Sends per task. With ~10% of attempts failing, 8 tries make a task that fails every time
-#: a one-in-10^8 event, so "every task added" is a sound expectation even at 200,000 tasks.
-MAX_ATTEMPTS = 8
+#: Sends per task. With ~10% of attempts failing, 10 tries make a task that fails every time
+#: a one-in-10^10 event, so "every task added" is a sound expectation even at 500,000 tasks.
+MAX_ATTEMPTS = 10
 JOB_ID = "soak-job"
 
 

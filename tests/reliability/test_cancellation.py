@@ -84,6 +84,7 @@ async def check_accounting(
     job: str,
     read: list[str],
     reported: dict[str, Outcome],
+    details: dict[str, str] | None = None,
 ) -> None:
     await quiesce(emu)
     listed = [t.id async for t in client.tasks.list(job, select="id")]  # type: ignore[misc]
@@ -93,9 +94,9 @@ async def check_accounting(
     assert set(reported) == set(read)
     for task_id, outcome in reported.items():
         if outcome in (Outcome.ADDED, Outcome.ADDED_ON_RETRY):
-            assert task_id in in_job, (task_id, outcome)
+            assert task_id in in_job, (task_id, outcome, (details or {}).get(task_id))
         elif outcome in (Outcome.FAILED, Outcome.NOT_ATTEMPTED):
-            assert task_id not in in_job, (task_id, outcome)
+            assert task_id not in in_job, (task_id, outcome, (details or {}).get(task_id))
         else:
             assert outcome is Outcome.UNKNOWN
     # Nothing the call did not report as added or unknown is in the job.
@@ -117,6 +118,7 @@ async def run_and_cancel(
     job = f"cancel-{next(_jobs)}"
     read: list[str] = []
     reported: dict[str, Outcome] = {}
+    details: dict[str, str] = {}
     repeats: list[str] = []
     started = 0
     credential = SharedKeyCredential(emu.account, emu.key)
@@ -135,6 +137,10 @@ async def run_and_cancel(
         if outcome.task_id in reported:
             repeats.append(outcome.task_id)
         reported[outcome.task_id] = outcome.outcome
+        details[outcome.task_id] = (
+            f"attempts={outcome.attempts} reason={outcome.reason!r} code={outcome.code!r} "
+            f"exception={outcome.exception!r} raw={outcome.raw!r}"
+        )
 
     with loop_problems() as problems:
         async with BatchClient(
@@ -172,7 +178,7 @@ async def run_and_cancel(
             assert repeats == []
             if not use_iter:
                 # add_collection's contract: everything read was reported before it returned.
-                await check_accounting(client, emu, job, read, reported)
+                await check_accounting(client, emu, job, read, reported, details)
             else:
                 # The iterator's consumer is gone: what it never received is not its to account;
                 # but whatever it did receive must agree with the service.
