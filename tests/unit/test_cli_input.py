@@ -132,3 +132,31 @@ def test_streamed_array_equals_json_loads(
         _input._CHUNK_CHARS = original
     assert got == json.loads(text)
     assert numbered == list(range(2, len(values) + 2))
+
+
+class MeteredStream(io.BytesIO):
+    """Counts how many bytes have been handed out."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.handed_out = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        chunk = super().read(size)
+        self.handed_out += len(chunk)
+        return chunk
+
+
+@pytest.mark.parametrize("as_array", [True, False], ids=["array", "json-lines"])
+def test_items_come_out_before_the_input_is_read_whole(as_array: bool) -> None:
+    items = [{"id": f"t{n}", "commandLine": "x" * 200} for n in range(5000)]
+    if as_array:
+        data = ("[" + ",".join(json.dumps(i) for i in items) + "]").encode()
+    else:
+        data = "".join(json.dumps(i) + "\n" for i in items).encode()
+    stream = MeteredStream(data)
+    reader = iter_json_items(stream, name="big")
+    assert next(reader).value == items[0]
+    assert stream.handed_out <= 2 * _input._CHUNK_CHARS < len(data) // 8
+    assert sum(1 for _ in reader) == len(items) - 1
+    assert stream.handed_out == len(data)
