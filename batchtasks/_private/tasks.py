@@ -189,6 +189,18 @@ class TaskOperations(OperationsBase):
         values, _ = protocol.decode_value_list(response)
         return values
 
+    def _check_pool(self, max_concurrency: int, threads: int | None) -> None:
+        # Requests beyond the pool size would queue inside aiohttp, bounded only by the total
+        # timeout, and the semaphore would no longer describe what is in flight: refuse instead.
+        wanted = max(threads, 1) if threads is not None else max_concurrency
+        pool = self._pipeline.transport.max_connections
+        if wanted > pool:
+            raise ValueError(
+                f"max_concurrency={wanted} exceeds the client's connection pool ({pool}); "
+                f"create the BatchClient with max_connections>={wanted} "
+                "(or borrow a session whose connector allows that many connections)"
+            )
+
     async def add_collection(
         self,
         job_id: str,
@@ -248,6 +260,7 @@ class TaskOperations(OperationsBase):
             AddCollectionError: some task was not added (if `raise_on_failure`), or the input
                 raised (its exception is the `__cause__`); `.result` holds the `BulkAddResult`.
         """
+        self._check_pool(max_concurrency, threads)
         return await run_add_collection(
             functools.partial(self._add_collection_chunk, timeout=timeout),
             job_id,
@@ -301,6 +314,7 @@ class TaskOperations(OperationsBase):
             AddCollectionError: after the last outcome, if the input raised (always) or, with
                 `raise_on_failure`, if some task was not added (counts only, no lists).
         """
+        self._check_pool(max_concurrency, threads)
         return iter_add_collection(
             functools.partial(self._add_collection_chunk, timeout=timeout),
             job_id,

@@ -155,3 +155,26 @@ async def test_timeout_query_parameter_is_sent(setup: Any, timeout: int | None) 
     await client.tasks.add_collection("j", _tasks(3), timeout=timeout)
     (url,) = svc.urls
     assert url.query.get("timeout") == (None if timeout is None else str(timeout))
+
+
+@pytest.mark.parametrize(
+    ("max_connections", "kwargs"), [(4, {"max_concurrency": 5}), (2, {"threads": 3})]
+)
+async def test_concurrency_beyond_the_pool_is_refused_before_sending(
+    max_connections: int, kwargs: dict[str, int]
+) -> None:
+    credential = SharedKeyCredential(VECTOR_ACCOUNT, VECTOR_KEY)
+    with aioresponses() as mocked:
+        service = Service(mocked, [])
+        async with BatchClient(BASE_URL, credential, max_connections=max_connections) as client:
+            with pytest.raises(ValueError, match="connection pool"):
+                await client.tasks.add_collection("j", [{"id": "t1", "commandLine": "x"}], **kwargs)
+            with pytest.raises(ValueError, match="max_connections>="):
+                client.tasks.add_collection_iter("j", [{"id": "t1", "commandLine": "x"}], **kwargs)
+            # At the pool size exactly it runs.
+            result = await client.tasks.add_collection(
+                "j", [{"id": "t1", "commandLine": "x"}], max_concurrency=max_connections
+            )
+    assert len(service.bodies) == 1
+    assert result.ok
+    assert result.count(Outcome.ADDED) == 1
