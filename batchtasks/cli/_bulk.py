@@ -29,6 +29,7 @@ from batchtasks.cli._commands import describe_validation_error, settings_from_ar
 from batchtasks.cli._errors import EXIT_FAILURE, EXIT_OK, CliError, InputError, UsageError
 from batchtasks.cli._input import iter_json_items
 from batchtasks.cli._progress import BulkReporter, BulkSummary, ProgressView
+from batchtasks.cli._render import rich_available
 
 __all__ = ["TaskFile", "run_add_collection", "submit"]
 
@@ -173,7 +174,8 @@ async def submit(
         The filled `BulkSummary` (wall time included).
     """
     summary = BulkSummary(job_id=job_id) if summary is None else summary
-    with ProgressView(total, description, enabled=progress) as view:
+    # Without rich (JSON output only), there is simply no bar.
+    with ProgressView(total, description, enabled=progress and rich_available()) as view:
         reporter = BulkReporter(summary, view)
         try:
             result = await client.tasks.add_collection(

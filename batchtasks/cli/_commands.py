@@ -19,7 +19,13 @@ from pydantic import ValidationError
 from batchtasks.cli._account import AccountSettings, open_client, resolve_account
 from batchtasks.cli._debug import mask_secret
 from batchtasks.cli._errors import EXIT_OK, InputError, UsageError
-from batchtasks.cli._render import write_json, write_json_items, write_record, write_table
+from batchtasks.cli._render import (
+    require_rich,
+    write_json,
+    write_json_items,
+    write_record,
+    write_table,
+)
 
 __all__ = ["describe_validation_error", "read_json_document", "run_command", "settings_from_args"]
 
@@ -247,6 +253,8 @@ def _run_sample_tasks(args: argparse.Namespace) -> int:
 
 def run_command(args: argparse.Namespace) -> int:
     """Run the parsed command and return its exit code (exceptions propagate to `main`)."""
+    if getattr(args, "output", None) == "table":
+        require_rich()  # fail before doing anything, not when the results are ready to print
     if args.command == "sample-tasks":
         return _run_sample_tasks(args)
     if args.command == "add-collection":

@@ -19,7 +19,7 @@ from typing import Any
 from batchtasks.cli._bulk import submit
 from batchtasks.cli._errors import EXIT_FAILURE, EXIT_OK
 from batchtasks.cli._progress import StateView
-from batchtasks.cli._render import write_json, write_table
+from batchtasks.cli._render import rich_available, write_json, write_table
 from batchtasks.cli._sample import sample_tasks
 
 __all__ = ["DEMO_FAULTS", "run_demo"]
@@ -124,7 +124,7 @@ async def run_demo(args: argparse.Namespace) -> int:
     emulator = Emulator(
         in_memory=True, run_tasks=True, clock_speed=2.0, task_seconds=2.0, faults=faults
     )
-    progress = not args.no_progress
+    progress = not args.no_progress and rich_available()
     async with emulator as emu:
         print(
             f"demo: embedded emulator at {emu.url} (in-memory; tasks run on a simulated clock; "

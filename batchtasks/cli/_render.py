@@ -22,6 +22,7 @@ __all__ = [
     "INSTALL_HINT",
     "flatten",
     "require_rich",
+    "rich_available",
     "to_jsonable",
     "write_json",
     "write_json_items",
@@ -51,6 +52,15 @@ def require_rich() -> ModuleType:
             f"tables and progress bars need rich: {INSTALL_HINT} (or use --output json)"
         ) from None
     return rich
+
+
+def rich_available() -> bool:
+    """True when rich can be imported (progress bars are then drawn even with JSON output)."""
+    try:
+        require_rich()
+    except UsageError:
+        return False
+    return True
 
 
 def to_jsonable(obj: Any) -> Any:

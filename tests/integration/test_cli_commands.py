@@ -500,3 +500,31 @@ def test_ctrl_c_during_add_collection_still_accounts_for_every_task_read(tmp_pat
             server.wait()
         if server.stdout is not None:
             server.stdout.close()
+
+
+def test_without_rich_json_output_works_and_tables_ask_for_the_extra(tmp_path: Path) -> None:
+    file = tmp_path / "t.jsonl"
+    write_tasks(file, 120)
+    code = (
+        "import sys; sys.modules['rich'] = None\n"
+        "from batchtasks.cli import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-c", code, *args],
+            capture_output=True, text=True, timeout=TIMEOUT, env=clean_env(), check=False,
+        )  # fmt: skip
+
+    ok = run(
+        "add-collection", "--job-id", "j", "--json-file", str(file),
+        "--create-job", "--pool-id", "p", "-o", "json",
+    )  # fmt: skip
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["added"] == 120
+
+    table = run("job", "list")
+    assert table.returncode == 2
+    assert "pip install 'batchtasks[cli]'" in assert_one_line_error(table)
+    assert "embedded emulator" not in table.stderr  # refused before starting anything
