@@ -80,15 +80,25 @@ def write_json(obj: Any, out: TextIO | None = None) -> None:
 
 
 async def write_json_items(items: AsyncIterable[Any], out: TextIO | None = None) -> int:
-    """Write a JSON array element by element as items arrive; return how many were written."""
+    """Write a JSON array element by element as items arrive; return how many were written.
+
+    Nothing is written until the first item (or the end) has arrived, so that an error on the
+    first page (JobNotFound, ...) leaves stdout empty rather than holding a lone ``[``.
+    """
     out = out or sys.stdout
-    count = 0
-    out.write("[")
-    async for item in items:
-        out.write(",\n  " if count else "\n  ")
-        out.write(json.dumps(to_jsonable(item), ensure_ascii=False))
+    iterator = aiter(items)
+    try:
+        first = await anext(iterator)
+    except StopAsyncIteration:
+        out.write("[]\n")
+        out.flush()
+        return 0
+    out.write("[\n  " + json.dumps(to_jsonable(first), ensure_ascii=False))
+    count = 1
+    async for item in iterator:
+        out.write(",\n  " + json.dumps(to_jsonable(item), ensure_ascii=False))
         count += 1
-    out.write("\n]\n" if count else "]\n")
+    out.write("\n]\n")
     out.flush()
     return count
 

@@ -528,3 +528,15 @@ def test_without_rich_json_output_works_and_tables_ask_for_the_extra(tmp_path: P
     assert table.returncode == 2
     assert "pip install 'batchtasks[cli]'" in assert_one_line_error(table)
     assert "embedded emulator" not in table.stderr  # refused before starting anything
+
+
+def test_list_errors_leave_stdout_empty_and_empty_lists_are_valid_json(local: Run) -> None:
+    missing = local("task", "list", "--job-id", "no-such-job-here", "-o", "json")
+    assert missing.returncode == 1
+    assert missing.stdout == ""
+    assert "JobNotFound" in assert_one_line_error(missing)
+
+    assert local("job", "add", "--job-id", "empty-job", "--pool-id", "p").returncode == 0
+    empty = local("task", "list", "--job-id", "empty-job", "-o", "json")
+    assert empty.returncode == 0
+    assert json.loads(empty.stdout) == []
