@@ -392,3 +392,15 @@ def test_table_output_without_rich_fails_with_the_hint(
         summary.write("table")
     summary.write("json")
     assert json.loads(capsys.readouterr().out)["jobId"] == "j"
+
+
+def test_plain_http_to_a_remote_host_is_refused_as_a_usage_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("AZURE_BATCH_ENDPOINT", "http://batch.example.com")
+    monkeypatch.setenv("AZURE_BATCH_ACCOUNT", "acct")
+    monkeypatch.setenv("AZURE_BATCH_ACCESS_KEY", KEY)
+    assert main(["job", "list", "-o", "json"]) == 2
+    err = capsys.readouterr().err
+    assert "refusing plain http" in err
+    assert KEY not in err
