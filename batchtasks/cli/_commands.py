@@ -153,11 +153,11 @@ def _job_from_args(args: argparse.Namespace) -> Any:
         ) from None
 
 
-async def _run_task(args: argparse.Namespace, client: Any) -> int:
+async def _run_task(args: argparse.Namespace, client: Any, payload: Any) -> int:
     tasks = client.tasks
     verb = args.verb
     if verb == "add":
-        task = _task_from_args(args)
+        task = payload
         await tasks.add(args.job_id, task)
         _done(f"added task {task.id!r} to job {args.job_id!r}")
     elif verb == "get":
@@ -204,10 +204,10 @@ def _constraints(args: argparse.Namespace) -> Any:
         raise InputError(f"invalid constraints: {describe_validation_error(exc)}") from None
 
 
-async def _run_job(args: argparse.Namespace, client: Any) -> int:
+async def _run_job(args: argparse.Namespace, client: Any, payload: Any) -> int:
     jobs = client.jobs
     if args.verb == "add":
-        job = _job_from_args(args)
+        job = payload
         await jobs.add(job)
         _done(f"added job {job.id!r}")
     elif args.verb == "get":
@@ -223,14 +223,14 @@ async def _run_job(args: argparse.Namespace, client: Any) -> int:
 
 async def _run_resource(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
-    if args.command == "task" and args.verb == "add":
-        _task_from_args(args)  # bad input fails before anything is started
-    if args.command == "job" and args.verb == "add":
-        _job_from_args(args)
+    # The body of an add is read (once: it may be stdin) and checked before anything starts.
+    payload: Any = None
+    if args.verb == "add":
+        payload = _task_from_args(args) if args.command == "task" else _job_from_args(args)
     async with open_client(settings) as client:
         if args.command == "task":
-            return await _run_task(args, client)
-        return await _run_job(args, client)
+            return await _run_task(args, client, payload)
+        return await _run_job(args, client, payload)
 
 
 def _run_sample_tasks(args: argparse.Namespace) -> int:

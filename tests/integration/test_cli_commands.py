@@ -540,3 +540,16 @@ def test_list_errors_leave_stdout_empty_and_empty_lists_are_valid_json(local: Ru
     empty = local("task", "list", "--job-id", "empty-job", "-o", "json")
     assert empty.returncode == 0
     assert json.loads(empty.stdout) == []
+
+
+def test_task_add_reads_the_task_from_stdin(emulator: EmulatorProcess) -> None:
+    assert cli("job", "add", "--job-id", "cli-one", "--pool-id", "p", emu=emulator).returncode == 0
+    task = json.dumps({"id": "from-stdin", "commandLine": "echo hi"})
+    added = cli("task", "add", "--job-id", "cli-one", "--json-file", "-", emu=emulator, stdin=task)
+    assert added.returncode == 0, added.stderr
+    bad = cli(
+        "task", "add", "--job-id", "cli-one", "--json-file", "-",
+        emu=emulator, stdin='{"id": "x",\n "commandLine": }',
+    )  # fmt: skip
+    assert bad.returncode == 2
+    assert assert_one_line_error(bad).startswith("batchtasks: error: <stdin>:2: malformed JSON")
