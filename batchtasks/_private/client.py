@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import ssl
+import warnings
 from collections.abc import Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -151,6 +152,19 @@ class BatchClient:
                         f"{name} configures the client's own session; with session= set it on "
                         "your session instead"
                     )
+        if (
+            ssl_context is not None
+            and self._endpoint.startswith("https:")
+            and (ssl_context.verify_mode == ssl.CERT_NONE or not ssl_context.check_hostname)
+        ):
+            # Never silent: without verification anyone on the path can read the signed
+            # requests (and their bearer tokens) and answer in the service's name.
+            warnings.warn(
+                "ssl_context turns off TLS certificate or hostname verification: the client will "
+                f"trust any server that answers for {self._endpoint}",
+                UserWarning,
+                stacklevel=2,
+            )
         if not isinstance(timeout, Timeout):
             raise TypeError("timeout must be a batchtasks.Timeout")
         if not isinstance(retry_policy, RetryPolicy):

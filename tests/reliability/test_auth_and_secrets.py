@@ -555,6 +555,26 @@ async def test_a_trusted_custom_ca_is_the_way_to_talk_to_a_private_endpoint(
     assert seen == ["/jobs/j"]
 
 
+@pytest.mark.parametrize("change", ["verify_mode", "check_hostname"])
+async def test_switching_tls_verification_off_is_never_silent(
+    tls_server: tuple[int, list[str]], change: str
+) -> None:
+    # Regression: an ssl_context with verification off was accepted without a word.
+    port, seen = tls_server
+    insecure = ssl.create_default_context()
+    insecure.check_hostname = False
+    if change == "verify_mode":
+        insecure.verify_mode = ssl.CERT_NONE
+    credential = SharedKeyCredential("acct", SECRET_KEY)
+    with pytest.warns(UserWarning, match="verification"):
+        client = BatchClient(f"https://127.0.0.1:{port}", credential, ssl_context=insecure)
+    async with client:
+        if change == "verify_mode":
+            # Explicitly asked for (and warned about): it then talks to the untrusted server.
+            assert (await client.jobs.get("j")).id == "j"
+            assert seen == ["/jobs/j"]
+
+
 @pytest.mark.parametrize(
     "endpoint",
     ["http://example.com", "http://10.0.0.1:8080", "http://myacct.westus.batch.azure.com"],

@@ -195,7 +195,7 @@ async def run_and_cancel(
 
 
 CANCEL = settings(
-    max_examples=12,
+    max_examples=8,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
