@@ -553,3 +553,15 @@ def test_task_add_reads_the_task_from_stdin(emulator: EmulatorProcess) -> None:
     )  # fmt: skip
     assert bad.returncode == 2
     assert assert_one_line_error(bad).startswith("batchtasks: error: <stdin>:2: malformed JSON")
+
+
+def test_the_shipped_sample_file_adds_cleanly(emulator: EmulatorProcess) -> None:
+    sample = Path(__file__).resolve().parents[2] / "examples" / "tasks.jsonl"
+    proc = cli(
+        "add-collection", "--job-id", "cli-sample", "--json-file", str(sample),
+        "--create-job", "--pool-id", "p", "-o", "json", "--no-progress",
+        emu=emulator,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["tasks"] == report["added"] == 1000
