@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any, TypeVar
 
 import pydantic
+from pydantic_core import PydanticSerializationError
 
 from batchtasks._private.errors import BatchServiceError, TaskValidationError
 from batchtasks._private.paging import AsyncPager, Page
@@ -42,19 +43,32 @@ def coerce_model(
         TaskValidationError: the value does not fit the model; names its id and index.
     """
     if isinstance(value, model):
-        return value
-    if not isinstance(value, Mapping):
+        result = value
+    elif not isinstance(value, Mapping):
         raise TaskValidationError(
             f"{what}: expected a {model.__name__} or a mapping, got {type(value).__name__}",
             index=index,
         )
+    else:
+        try:
+            result = model.model_validate(dict(value))
+        except pydantic.ValidationError as exc:
+            raw_id = value.get("id")
+            raise TaskValidationError.from_validation_error(
+                exc, task_id=raw_id if isinstance(raw_id, str) else None, index=index
+            ) from exc
     try:
-        return model.model_validate(dict(value))
-    except pydantic.ValidationError as exc:
-        raw_id = value.get("id")
-        raise TaskValidationError.from_validation_error(
-            exc, task_id=raw_id if isinstance(raw_id, str) else None, index=index
+        # A lone surrogate passes str validation but has no UTF-8 form; find out here, where
+        # the error can name the task, rather than when the body is built.
+        result.to_json_bytes()
+    except (PydanticSerializationError, UnicodeEncodeError) as exc:
+        raw_id = getattr(result, "id", None)
+        raise TaskValidationError(
+            f"{what}: cannot be encoded as UTF-8 JSON ({exc})",
+            task_id=raw_id if isinstance(raw_id, str) else None,
+            index=index,
         ) from exc
+    return result
 
 
 def _parse(model: type[M], data: Mapping[str, Any], response: Response) -> M:

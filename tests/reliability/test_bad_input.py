@@ -17,6 +17,7 @@ import pytest_asyncio
 from batchtasks import (
     AddCollectionError,
     BatchClient,
+    NotFoundError,
     Outcome,
     RetryPolicy,
     SharedKeyCredential,
@@ -272,3 +273,31 @@ async def test_more_than_one_invalid_kind_in_one_run_loses_nothing(client: Batch
     result = await client.tasks.add_collection(job, iter(items), raise_on_failure=False)
     await check_accounting(client, job, items, result)
     assert len(result.failed) == len(bad)
+
+
+@pytest.mark.parametrize("call", ["task-add", "task-add-model", "job-add"])
+async def test_single_operations_name_a_task_with_a_lone_surrogate(
+    client: BatchClient, call: str
+) -> None:
+    # Regression: the single-operation path let pydantic's serialization error escape (not a
+    # BatchTasksError, task not named) when the body was built.
+    job = await new_job(client)
+    calls = {
+        "task-add": lambda: client.tasks.add(job, {"id": "lone", "commandLine": "echo \ud800"}),
+        "task-add-model": lambda: client.tasks.add(
+            job, TaskAddParameter(id="lone", command_line="\udfff")
+        ),
+        "job-add": lambda: client.jobs.add(
+            {
+                "id": "lone",
+                "poolInfo": {"poolId": "p"},
+                "metadata": [{"name": "k", "value": "\ud800"}],
+            }
+        ),
+    }
+    with pytest.raises(TaskValidationError) as caught:
+        await calls[call]()
+    assert "'lone'" in str(caught.value)
+    assert await listed_ids(client, job) == []
+    with pytest.raises(NotFoundError):
+        await client.jobs.get("lone")
