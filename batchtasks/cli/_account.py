@@ -18,10 +18,13 @@ import os
 import sys
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import urlsplit
 
 from batchtasks.cli._errors import UsageError
+
+if TYPE_CHECKING:
+    from batchtasks import BatchClient
 
 __all__ = ["AccountSettings", "open_client", "resolve_account"]
 
@@ -127,7 +130,7 @@ async def open_client(
     *,
     notice: TextIO | None = None,
     emulator_options: Mapping[str, Any] | None = None,
-) -> AsyncIterator[Any]:
+) -> AsyncIterator[BatchClient]:
     """Open a `batchtasks.BatchClient` for the settings; start an embedded emulator if needed.
 
     Args:

@@ -20,7 +20,7 @@ import stat
 import sys
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -30,6 +30,9 @@ from batchtasks.cli._errors import EXIT_FAILURE, EXIT_OK, CliError, InputError, 
 from batchtasks.cli._input import iter_json_items
 from batchtasks.cli._progress import BulkReporter, BulkSummary, ProgressView
 from batchtasks.cli._render import rich_available
+
+if TYPE_CHECKING:
+    from batchtasks import BatchClient
 
 __all__ = ["TaskFile", "run_add_collection", "submit"]
 
@@ -145,7 +148,7 @@ async def _stream(tasks: Iterator[Any], state: _InputState) -> AsyncIterator[Any
 
 
 async def submit(
-    client: Any,
+    client: BatchClient,
     job_id: str,
     tasks: Any,
     *,
@@ -198,7 +201,7 @@ async def submit(
     return summary
 
 
-async def _ensure_job(client: Any, args: argparse.Namespace) -> None:
+async def _ensure_job(client: BatchClient, args: argparse.Namespace) -> None:
     import batchtasks
     from batchtasks.models import JobAddParameter
 

@@ -12,7 +12,7 @@ import asyncio
 import json
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -26,6 +26,9 @@ from batchtasks.cli._render import (
     write_record,
     write_table,
 )
+
+if TYPE_CHECKING:
+    from batchtasks import BatchClient
 
 __all__ = ["describe_validation_error", "read_json_document", "run_command", "settings_from_args"]
 
@@ -153,7 +156,7 @@ def _job_from_args(args: argparse.Namespace) -> Any:
         ) from None
 
 
-async def _run_task(args: argparse.Namespace, client: Any, payload: Any) -> int:
+async def _run_task(args: argparse.Namespace, client: BatchClient, payload: Any) -> int:
     tasks = client.tasks
     verb = args.verb
     if verb == "add":
@@ -173,8 +176,8 @@ async def _run_task(args: argparse.Namespace, client: Any, payload: Any) -> int:
         )
         await _print_list(pager, args, TASK_COLUMNS)
     elif verb == "list-subtasks":
-        pager = tasks.list_subtasks(args.job_id, args.task_id, select=args.select)
-        await _print_list(pager, args, SUBTASK_COLUMNS)
+        subtasks = tasks.list_subtasks(args.job_id, args.task_id, select=args.select)
+        await _print_list(subtasks, args, SUBTASK_COLUMNS)
     elif verb == "update":
         await tasks.update(args.job_id, args.task_id, constraints=_constraints(args))
         _done(f"updated task {args.task_id!r} of job {args.job_id!r}")
@@ -204,7 +207,7 @@ def _constraints(args: argparse.Namespace) -> Any:
         raise InputError(f"invalid constraints: {describe_validation_error(exc)}") from None
 
 
-async def _run_job(args: argparse.Namespace, client: Any, payload: Any) -> int:
+async def _run_job(args: argparse.Namespace, client: BatchClient, payload: Any) -> int:
     jobs = client.jobs
     if args.verb == "add":
         job = payload
