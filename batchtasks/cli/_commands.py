@@ -29,6 +29,7 @@ from batchtasks.cli._render import (
 
 if TYPE_CHECKING:
     from batchtasks import BatchClient
+    from batchtasks.models import JobAddParameter, TaskAddParameter, TaskConstraints
 
 __all__ = ["describe_validation_error", "read_json_document", "run_command", "settings_from_args"]
 
@@ -105,7 +106,7 @@ def _done(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _task_from_args(args: argparse.Namespace) -> Any:
+def _task_from_args(args: argparse.Namespace) -> TaskAddParameter:
     from batchtasks.models import TaskAddParameter
 
     if args.json_file:
@@ -128,7 +129,7 @@ def _task_from_args(args: argparse.Namespace) -> Any:
         ) from None
 
 
-def _job_from_args(args: argparse.Namespace) -> Any:
+def _job_from_args(args: argparse.Namespace) -> JobAddParameter:
     from batchtasks.models import JobAddParameter
 
     if args.json_file:
@@ -189,7 +190,7 @@ async def _run_task(args: argparse.Namespace, client: BatchClient, payload: Any)
     return EXIT_OK
 
 
-def _constraints(args: argparse.Namespace) -> Any:
+def _constraints(args: argparse.Namespace) -> TaskConstraints | None:
     from batchtasks.models import TaskConstraints
 
     data: dict[str, Any] = {}
@@ -227,7 +228,7 @@ async def _run_job(args: argparse.Namespace, client: BatchClient, payload: Any) 
 async def _run_resource(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     # The body of an add is read (once: it may be stdin) and checked before anything starts.
-    payload: Any = None
+    payload: TaskAddParameter | JobAddParameter | None = None
     if args.verb == "add":
         payload = _task_from_args(args) if args.command == "task" else _job_from_args(args)
     async with open_client(settings) as client:
