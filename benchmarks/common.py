@@ -87,6 +87,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--warmup", type=int, default=100, help="tasks sent once before timing")
     parser.add_argument("--profile", default=None, help="write a cProfile of the timed part here")
+    parser.add_argument(
+        "--sample",
+        default=None,
+        help="write a CPU-time sampling profile (JSON) of the timed part here; unlike cProfile "
+        "it barely slows the client, so timing-dependent costs stay visible",
+    )
     return parser.parse_args(argv)
 
 
@@ -197,3 +203,64 @@ def time_per_call(fn: Any, items: list[Any], repeat: int = 5) -> float:
             fn(item)
         best = min(best, time.perf_counter() - t0)
     return best / len(items) * 1e6
+
+
+class Sampler:
+    """A tiny CPU-time sampling profiler (``ITIMER_PROF``): which functions the CPU was in.
+
+    Every ``interval`` seconds of process CPU time the main thread's stack is recorded: the
+    innermost frame (``self``) and every distinct frame on the stack (``total``). Cheap enough
+    not to change the run's timing, unlike a deterministic profiler.
+    """
+
+    def __init__(self, interval: float = 0.0005) -> None:
+        self.interval = interval
+        self.samples = 0
+        self.self_counts: dict[str, int] = {}
+        self.total_counts: dict[str, int] = {}
+
+    @staticmethod
+    def _key(frame: Any) -> str:
+        code = frame.f_code
+        name = code.co_filename.split("site-packages/")[-1].replace("/work/main/", "")
+        return f"{name}:{code.co_firstlineno}({code.co_name})"
+
+    def _handler(self, _signum: int, frame: Any) -> None:
+        if frame is None:
+            return
+        self.samples += 1
+        key = self._key(frame)
+        self.self_counts[key] = self.self_counts.get(key, 0) + 1
+        seen = set()
+        while frame is not None:
+            key = self._key(frame)
+            if key not in seen:
+                seen.add(key)
+                self.total_counts[key] = self.total_counts.get(key, 0) + 1
+            frame = frame.f_back
+
+    def __enter__(self) -> Sampler:
+        import signal
+
+        signal.signal(signal.SIGPROF, self._handler)
+        signal.setitimer(signal.ITIMER_PROF, self.interval, self.interval)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import signal
+
+        signal.setitimer(signal.ITIMER_PROF, 0, 0)
+        signal.signal(signal.SIGPROF, signal.SIG_DFL)
+
+    def dump(self, path: str) -> None:
+        """Write the counts as JSON (read by benchmarks/hotspots.py)."""
+        with open(path, "w") as f:
+            json.dump(
+                {
+                    "interval": self.interval,
+                    "samples": self.samples,
+                    "self": self.self_counts,
+                    "total": self.total_counts,
+                },
+                f,
+            )

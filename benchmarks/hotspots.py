@@ -1,15 +1,18 @@
 """Summarize a cProfile of ``run_batchtasks.py --profile FILE`` by layer, then the top functions.
 
-Usage: ``python benchmarks/hotspots.py FILE [--top 25]``. Each function's own time is charged to
-one layer by its file (a builtin such as ``len`` to its callers' layers), so the layers add up to
-the profiled total. The profiler's own overhead
-inflates many small Python calls more than a few C calls: read the shares, not the seconds.
+Usage: ``python benchmarks/hotspots.py FILE [--top 25]``; a ``.json`` FILE is a ``--sample``
+profile (sampled CPU time, nearly free, so timing-dependent costs stay visible).
+
+Each function's own time is charged to one layer by its file (a builtin such as ``len`` to its
+callers' layers), so the layers add up to the profiled total. cProfile's own overhead inflates many
+small Python calls more than a few C calls: read the shares, not the seconds.
 Reads a profile; runs nothing.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import pstats
 
 LAYERS = (
@@ -56,11 +59,36 @@ def layer_of(filename: str, funcname: str) -> str:
     return "other"
 
 
+def sampled(path: str, top: int) -> None:
+    """Summarize a ``--sample`` JSON profile (C calls are charged to their Python caller)."""
+    with open(path) as f:
+        data = json.load(f)
+    total = data["samples"] or 1
+    by_layer: dict[str, int] = {}
+    for key, count in data["self"].items():
+        name = layer_of(key.rsplit(":", 1)[0], key)
+        by_layer[name] = by_layer.get(name, 0) + count
+    print(f"samples: {data['samples']} (every {data['interval'] * 1e3:g} ms of CPU)\n")
+    print("| layer | share of CPU |")
+    print("|---|---:|")
+    for name, count in sorted(by_layer.items(), key=lambda kv: -kv[1]):
+        print(f"| {name} | {count / total:.0%} |")
+    for title, counts in (("own", data["self"]), ("inclusive", data["total"])):
+        print(f"\nTop {top} functions by {title} samples:\n")
+        print(f"| function | {title} share |")
+        print("|---|---:|")
+        for key, count in sorted(counts.items(), key=lambda kv: -kv[1])[:top]:
+            print(f"| `{key}` | {count / total:.1%} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("profile")
     parser.add_argument("--top", type=int, default=25)
     args = parser.parse_args()
+    if args.profile.endswith(".json"):
+        sampled(args.profile, args.top)
+        return
     stats = pstats.Stats(args.profile)
     raw = stats.stats  # type: ignore[attr-defined]
     total = sum(entry[2] for entry in raw.values())

@@ -17,6 +17,7 @@ Prints one ``BENCH-RESULT`` JSON line. Uses only the public API (plus the engine
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import cProfile
 import sys
 import time
@@ -98,7 +99,8 @@ async def _run(args: Any) -> None:
                 # CPU time, not wall time: the machine is shared, and waits are not our cost.
                 profiler = cProfile.Profile(time.process_time)
                 profiler.enable()
-            with common.Meter() as meter:
+            sampler = common.Sampler() if args.sample else contextlib.nullcontext()
+            with sampler, common.Meter() as meter:
                 result = await client.tasks.add_collection(
                     args.job, tasks, max_concurrency=args.concurrency
                 )
@@ -108,6 +110,8 @@ async def _run(args: Any) -> None:
             if args.profile:
                 profiler.disable()
                 profiler.dump_stats(args.profile)
+            if isinstance(sampler, common.Sampler):
+                sampler.dump(args.sample)
             # What reading `.value` (one TaskAddResult model per task, built lazily) costs.
             with common.Meter() as value_meter:
                 statuses = [str(r.status) for r in result.value or ()]
