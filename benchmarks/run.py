@@ -461,7 +461,15 @@ def main() -> None:
     parser.add_argument("--sdk15-target", type=Path, default=DEFAULT_SDK15_TARGET)
     parser.add_argument("--json", type=Path, default=ROOT / ".nox" / "bench-results.json")
     parser.add_argument("--markdown", type=Path, default=None, help="also write the tables here")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a smoke run of the harness (2,000 tasks, 1 repetition, 20,000 streamed): "
+        "checks that every client and scenario works, measures nothing worth reporting",
+    )
     args = parser.parse_args()
+    if args.quick:
+        args.tasks, args.reps, args.stream_tasks = 2_000, 1, 20_000
     parts = set(args.only.split(","))
     wanted = {c for c in CLIENTS if SHORT[c] in args.clients.split(",")}
     clients = [c for c in CLIENTS if c in wanted]
