@@ -112,9 +112,29 @@ def format_duration(value: timedelta) -> str:
     return ("-P" if value < timedelta(0) else "P") + body
 
 
+# Bulk adds serialize the same few durations (e.g. one maxWallClockTime) for every task: a lookup
+# is several times cheaper than formatting. Bounded, so arbitrary values cannot grow it forever.
+_DURATION_CACHE: dict[timedelta, str] = {}
+_DURATION_CACHE_SIZE = 256
+
+
+def _format_duration_cached(value: timedelta) -> str:
+    try:
+        return _DURATION_CACHE[value]
+    except KeyError:
+        pass
+    text = format_duration(value)
+    if len(_DURATION_CACHE) >= _DURATION_CACHE_SIZE:
+        _DURATION_CACHE.clear()
+    _DURATION_CACHE[value] = text
+    return text
+
+
 # pydantic-core parses ISO 8601 durations (incl. 7 fractional digits) itself; only the output needs
 # a Python function, and only in JSON mode.
-Duration = Annotated[timedelta, PlainSerializer(format_duration, return_type=str, when_used="json")]
+Duration = Annotated[
+    timedelta, PlainSerializer(_format_duration_cached, return_type=str, when_used="json")
+]
 
 
 def _to_utc(value: datetime) -> datetime:
