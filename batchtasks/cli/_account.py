@@ -26,7 +26,7 @@ from batchtasks.cli._errors import UsageError
 if TYPE_CHECKING:
     from batchtasks import BatchClient
 
-__all__ = ["AccountSettings", "open_client", "resolve_account"]
+__all__ = ["AccountSettings", "connection_pool_size", "open_client", "resolve_account"]
 
 ENV_ENDPOINT = "AZURE_BATCH_ENDPOINT"
 ENV_ACCOUNT = "AZURE_BATCH_ACCOUNT"
@@ -124,12 +124,28 @@ def _entra_credential() -> Any:
     return identity.DefaultAzureCredential()
 
 
+#: The client's default connection pool (`BatchClient(max_connections=)`), as documented.
+_DEFAULT_POOL = 64
+
+
+def connection_pool_size(concurrency: int | None) -> int | None:
+    """`max_connections` for a client that will run `concurrency` requests at once.
+
+    Returns:
+        None (the client's default) unless more connections than that are needed.
+    """
+    if concurrency is None or concurrency <= _DEFAULT_POOL:
+        return None
+    return concurrency
+
+
 @contextlib.asynccontextmanager
 async def open_client(
     settings: AccountSettings,
     *,
     notice: TextIO | None = None,
     emulator_options: Mapping[str, Any] | None = None,
+    concurrency: int | None = None,
 ) -> AsyncIterator[BatchClient]:
     """Open a `batchtasks.BatchClient` for the settings; start an embedded emulator if needed.
 
@@ -137,6 +153,8 @@ async def open_client(
         settings: from `resolve_account`.
         notice: where to say that the embedded emulator is used (default: stderr).
         emulator_options: keyword arguments for `batchtasks.emulator.Emulator`.
+        concurrency: requests the caller will have in flight at once; the client's connection
+            pool is made at least that large.
 
     Yields:
         The open client (closed, and the emulator stopped, on exit).
@@ -166,7 +184,9 @@ async def open_client(
             credential = _entra_credential()
             await stack.enter_async_context(credential)
         try:
-            client = BatchClient(endpoint, credential)
+            client = BatchClient(
+                endpoint, credential, max_connections=connection_pool_size(concurrency)
+            )
         except ValueError as exc:  # the client's own check of the endpoint
             raise UsageError(str(exc)) from None
         yield await stack.enter_async_context(client)

@@ -237,7 +237,7 @@ async def run_add_collection(args: argparse.Namespace) -> int:
     # The file is opened (and, when it can be, checked in full) before anything is started.
     with source.open() as stream:
         total = await asyncio.to_thread(source.check, stream) if source.rereadable() else None
-        async with open_client(settings) as client:
+        async with open_client(settings, concurrency=args.max_concurrency) as client:
             await _ensure_job(client, args)
             try:
                 await submit(

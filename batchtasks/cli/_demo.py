@@ -16,6 +16,7 @@ import asyncio
 import sys
 from typing import Any
 
+from batchtasks.cli._account import connection_pool_size
 from batchtasks.cli._bulk import submit
 from batchtasks.cli._errors import EXIT_FAILURE, EXIT_OK
 from batchtasks.cli._progress import StateView
@@ -133,7 +134,8 @@ async def run_demo(args: argparse.Namespace) -> int:
             flush=True,
         )
         credential = SharedKeyCredential(emu.account, emu.key)
-        async with BatchClient(emu.url, credential) as client:
+        pool = connection_pool_size(args.max_concurrency)
+        async with BatchClient(emu.url, credential, max_connections=pool) as client:
             await client.jobs.add(
                 JobAddParameter.model_validate({"id": JOB_ID, "poolInfo": {"poolId": POOL_ID}})
             )

@@ -77,6 +77,9 @@ def describe_error(exc: BaseException) -> tuple[str, int]:
         return f"could not reach the Batch service: {_one_line(str(exc))}", EXIT_FAILURE
     if isinstance(exc, batchtasks.BatchTasksError):
         return _one_line(str(exc)), EXIT_FAILURE
+    if isinstance(exc, ValueError):
+        # The library's own argument checks (max_results range, concurrency vs pool, ...).
+        return f"invalid argument: {_one_line(str(exc))}", EXIT_USAGE
     if isinstance(exc, OSError):
         return _one_line(str(exc)), EXIT_USAGE if isinstance(exc, FileNotFoundError) else 1
     return f"unexpected {type(exc).__name__}: {_one_line(str(exc))}", EXIT_FAILURE

@@ -35,6 +35,15 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _page_size(text: str) -> int:
+    value = _positive_int(text)
+    if value > 1000:
+        raise argparse.ArgumentTypeError(
+            f"must be at most 1000 (the service's page limit), got {value}"
+        )
+    return value
+
+
 def _non_negative_int(text: str) -> int:
     try:
         value = int(text)
@@ -84,9 +93,7 @@ def _add_list_query(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--select", metavar="PROPS", help="OData $select, e.g. id,state.")
     parser.add_argument("--expand", metavar="PROPS", help="OData $expand (stats).")
-    parser.add_argument(
-        "--max-results", type=_positive_int, metavar="N", help="Page size (1..1000)."
-    )
+    parser.add_argument("--max-results", type=_page_size, metavar="N", help="Page size (1..1000).")
 
 
 def _add_task_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -162,7 +169,7 @@ def _add_job_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p = verbs.add_parser("list", parents=[common], help="List jobs.")
     p.add_argument("--filter", metavar="ODATA", help="OData $filter.")
     p.add_argument("--select", metavar="PROPS", help="OData $select.")
-    p.add_argument("--max-results", type=_positive_int, metavar="N", help="Page size (1..1000).")
+    p.add_argument("--max-results", type=_page_size, metavar="N", help="Page size (1..1000).")
 
 
 def _add_bulk_options(parser: argparse.ArgumentParser) -> None:

@@ -565,3 +565,14 @@ def test_the_shipped_sample_file_adds_cleanly(emulator: EmulatorProcess) -> None
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
     assert report["tasks"] == report["added"] == 1000
+
+
+def test_concurrency_beyond_the_default_connection_pool(local: Run, tmp_path: Path) -> None:
+    file = tmp_path / "wide.jsonl"
+    write_tasks(file, 300, prefix="wide-")
+    proc = local(
+        "add-collection", "--job-id", "cli-wide", "--json-file", str(file),
+        "--create-job", "--pool-id", "p", "--max-concurrency", "80", "-o", "json", "--no-progress",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["added"] == 300

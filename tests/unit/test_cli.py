@@ -14,7 +14,7 @@ import pytest
 
 import batchtasks
 from batchtasks.cli import main
-from batchtasks.cli._account import AccountSettings, resolve_account
+from batchtasks.cli._account import AccountSettings, connection_pool_size, resolve_account
 from batchtasks.cli._bulk import TaskFile
 from batchtasks.cli._debug import SecretMask
 from batchtasks.cli._errors import InputError, UsageError, describe_error
@@ -62,6 +62,8 @@ def test_usage_errors_exit_2_with_argparse_message(capsys: pytest.CaptureFixture
     assert main(["demo", "--tasks", "0"]) == 2
     assert "must be at least 1" in capsys.readouterr().err
     assert main(["nonsense"]) == 2
+    assert main(["task", "list", "--job-id", "j", "--max-results", "1001"]) == 2
+    assert "at most 1000" in capsys.readouterr().err
 
 
 def test_version_and_help_exit_0(capsys: pytest.CaptureFixture[str]) -> None:
@@ -151,6 +153,13 @@ def test_entra_id_without_azure_identity_says_what_to_install(
     assert err.count("\n") == 1
 
 
+def test_connection_pool_grows_only_beyond_the_default() -> None:
+    assert connection_pool_size(None) is None
+    assert connection_pool_size(8) is None
+    assert connection_pool_size(64) is None
+    assert connection_pool_size(65) == 65
+
+
 def test_settings_repr_never_shows_the_key() -> None:
     settings = AccountSettings(endpoint="https://a.b.batch.azure.com", account_name="a", key=KEY)
     assert KEY not in repr(settings)
@@ -179,6 +188,7 @@ def test_settings_repr_never_shows_the_key() -> None:
         (batchtasks.TaskValidationError("commandLine: required", task_id="t1"), 2, "'t1'"),
         (FileNotFoundError(2, "No such file", "x.json"), 2, "x.json"),
         (RuntimeError("boom\nsecond line"), 1, "unexpected RuntimeError: boom second line"),
+        (ValueError("max_results must be 1..1000"), 2, "invalid argument: max_results"),
     ],
 )
 def test_errors_are_one_line_with_their_exit_code(
