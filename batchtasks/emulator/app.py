@@ -149,6 +149,14 @@ async def batch_middleware(request: web.Request, handler: Handler) -> web.Stream
         response = error_response(request, ApiError("UnsupportedHttpVerb"))
     except (asyncio.CancelledError, web.HTTPException):
         raise
+    except ConnectionResetError:
+        # The client went away mid-request (e.g. it cancelled its call): not an emulator error,
+        # and nobody is left to read the answer (aiohttp drops it quietly).
+        request[CLOSE_CONNECTION] = True
+        response = error_response(
+            request,
+            ApiError("InvalidRequestBody", [("Reason", "The connection closed mid-request.")]),
+        )
     except Exception:
         # A bug in the emulator: answer like the service's internal error, keep the trace in
         # the log (request data is not logged, so no credentials end up there).

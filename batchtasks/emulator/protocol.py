@@ -11,6 +11,7 @@ import base64
 import binascii
 import json
 import math
+import re
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
@@ -249,9 +250,23 @@ async def read_json(request: web.Request) -> object:
         chunks.append(chunk)
     data = b"".join(chunks)
     try:
-        return json.loads(data, parse_constant=_reject_constant, parse_float=_finite_float)
+        parsed = json.loads(data, parse_constant=_reject_constant, parse_float=_finite_float)
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise ApiError("InvalidRequestBody", [("Reason", "The body is not valid JSON.")]) from None
+    if _ESCAPED_SURROGATE.search(data) is not None:
+        # '\ud800' parses to a lone surrogate, which has no UTF-8 form: storing or echoing it
+        # would fail later. Only bodies with such an escape pay for this check.
+        try:
+            _dumps(parsed).encode("utf-8")
+        except (UnicodeEncodeError, RecursionError):
+            raise ApiError(
+                "InvalidRequestBody",
+                [("Reason", "The body contains an unpaired UTF-16 surrogate escape.")],
+            ) from None
+    return parsed
+
+
+_ESCAPED_SURROGATE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
 
 
 def _reject_constant(name: str) -> object:

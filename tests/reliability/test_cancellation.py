@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import logging
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -36,6 +37,19 @@ from ._leaks import loop_problems, settle
 
 N_TASKS = 700
 _jobs = itertools.count()
+
+
+@pytest.fixture(autouse=True)
+def no_emulator_errors(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """A client cancelling mid-request is normal traffic: the emulator must not log an error.
+
+    Regression: a client that disconnected while its body was being read made the emulator
+    log an "unhandled error" (ConnectionResetError) and count a 500.
+    """
+    caplog.set_level(logging.ERROR, logger="batchtasks.emulator")
+    yield
+    errors = [r for r in caplog.records if r.name.startswith("batchtasks.emulator")]
+    assert errors == [], [r.getMessage() for r in errors][:3]
 
 
 @pytest_asyncio.fixture

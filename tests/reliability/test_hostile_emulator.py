@@ -26,7 +26,14 @@ from batchtasks.emulator.cli import build_parser
 from batchtasks.emulator.constants import DB_FILENAME
 from batchtasks.emulator.store import resolve_location
 
-from ._wire import ThreadedEmulator, WireReply, build_request, read_reply, threaded_emulator
+from ._wire import (
+    ThreadedEmulator,
+    WireReply,
+    build_request,
+    read_reply,
+    threaded_emulator,
+    wait_for,
+)
 
 JOB = "fuzzjob"
 SEEDED = [f"seed-{i:03d}" for i in range(25)]
@@ -107,6 +114,9 @@ HOSTILE_BODIES = {
     b'{"retentionTime":"P' + b"9" * 5000 + b'D"}}]}',
     "huge-duration-seconds": b'{"value":[{"id":"x4","commandLine":"a","constraints":'
     b'{"maxWallClockTime":"PT' + b"9" * 5000 + b'S"}}]}',
+    "lone-surrogate": b'{"value":[{"id":"x5","commandLine":"\\ud800"}]}',
+    "lone-surrogate-in-id": b'{"value":[{"id":"\\udfff","commandLine":"a"}]}',
+    "lone-surrogate-in-name": b'{"value":[{"id":"x6","commandLine":"a","displayName":"\\uDC00"}]}',
     "nul-in-id": b'{"value":[{"id":"x\\u0000","commandLine":"a"}]}',
     "value-not-list": b'{"value":{"id":"x"}}',
     "items-not-objects": b'{"value":[1,null,"x",[],true]}',
@@ -486,6 +496,25 @@ def test_chunked_body_beyond_the_limit_is_refused_midstream(server: ThreadedEmul
     assert reply.status == 413
     assert reply.code == "RequestBodyTooLarge"
     assert crashes(server) == []
+
+
+def test_client_vanishing_mid_body_is_not_an_emulator_error(server: ThreadedEmulator) -> None:
+    # Regression: a body cut short by the client (a cancelled call) was logged as an unhandled
+    # ConnectionResetError and counted as a 500.
+    def answered() -> int:
+        stats = server.call(server.emulator.stats())
+        return int(sum(stats["responses_by_status"].values()))
+
+    before = answered()
+    statuses_before = server.call(server.emulator.stats())["responses_by_status"]
+    head = _head(server, {"Content-Length": "5000"})
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(head + b'{"value":[{"id":"half')
+    assert wait_for(lambda: answered() > before)
+    statuses = server.call(server.emulator.stats())["responses_by_status"]
+    assert statuses.get("500", 0) == statuses_before.get("500", 0)
+    assert crashes(server) == []
+    assert_intact(server)
 
 
 def test_emulator_still_serves_after_abuse(server: ThreadedEmulator) -> None:
