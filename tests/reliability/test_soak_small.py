@@ -7,6 +7,7 @@ runs 1,500 tasks against the same separate-process emulator with the same fault 
 from __future__ import annotations
 
 import psutil
+import pytest
 
 from .soak import FAULTS, MAX_ATTEMPTS, main, run_soak
 
@@ -35,9 +36,7 @@ async def test_the_soak_reports_a_run_that_proved_nothing() -> None:
     assert "violations                 1" in report.render()
 
 
-def test_size_must_be_positive(capsys: object) -> None:
-    import pytest
-
+def test_size_must_be_positive() -> None:
     with pytest.raises(SystemExit) as caught:
         main(["--tasks", "0"])
     assert caught.value.code == 2
