@@ -125,6 +125,15 @@ class Pipeline:
         base_timeout = timeout or self.timeout
         client_request_id = request.headers.get("client-request-id") or str(uuid.uuid4())
         started = time.monotonic()
+        if policy.max_attempts == 1:
+            # One attempt (e.g. every bulk-add request, whose engine retries per task): the same
+            # result and exception as the retry loop below, without building a tenacity retrier
+            # per request. There is no earlier attempt, so nothing is `after_unknown_outcome`.
+            attempt_timeout = base_timeout
+            if policy.deadline is not None:
+                left = policy.deadline - (time.monotonic() - started)
+                attempt_timeout = base_timeout.capped(left)
+            return await self._attempt(request, client_request_id, 1, attempt_timeout)
         unknown_outcome = False
 
         def retry_if(exc: BaseException) -> bool:

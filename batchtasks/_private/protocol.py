@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import repeat
 from typing import Any, Final
 from urllib.parse import parse_qsl, quote, urlsplit
 
@@ -417,6 +418,7 @@ def decode_value_list(response: Response) -> tuple[list[dict[str, Any]], dict[st
     """
     data = decode_json(response)
     value = data.get("value", [])
-    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+    # map/repeat keeps the per-item check in C (a bulk-add answer has up to 100 items).
+    if not isinstance(value, list) or not all(map(isinstance, value, repeat(dict))):
         raise _bad_body(response, "`value` is not a list of objects")
     return value, data
