@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import collections
 import gc
+import operator
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ConfigDict, Field, TypeAdapter
@@ -190,7 +191,7 @@ def build_result(
     ordered: list[TaskAddOutcome] = []
     if outcomes is not None:
         ordered = outcomes
-        ordered.sort(key=_index)
+        ordered.sort(key=_INDEX)
     # Every field is already of the right type: construct without re-validating n items.
     result = BulkAddResult.model_construct(
         outcomes=ordered,
@@ -205,8 +206,7 @@ def build_result(
     return result
 
 
-def _index(outcome: TaskAddOutcome) -> int:
-    return outcome.index
+_INDEX = operator.attrgetter("index")
 
 
 def build_error(result: BulkAddResult, *, cause: BaseException | None = None) -> AddCollectionError:
