@@ -12,7 +12,7 @@ import ssl
 import warnings
 from collections.abc import Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 from urllib.parse import urlsplit
 
 from batchtasks._private.credentials import (
@@ -124,6 +124,9 @@ class BatchClient:
         ValueError: bad endpoint or option combination.
         TypeError: unsupported credential.
     """
+
+    #: Connection-pool size of a client's own session when `max_connections` is not given.
+    DEFAULT_MAX_CONNECTIONS: ClassVar[int] = DEFAULT_MAX_CONNECTIONS
 
     def __init__(
         self,

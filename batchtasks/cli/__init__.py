@@ -35,7 +35,7 @@ def _emulator_argv(argv: Sequence[str]) -> list[str] | None:
 def _run_emulator(argv: list[str]) -> int:
     from batchtasks.emulator.cli import main as emulator_main
 
-    return emulator_main(argv)
+    return emulator_main(argv, prog="batchtasks emulator")
 
 
 def _parse(argv: Sequence[str]) -> argparse.Namespace | int:

@@ -124,8 +124,7 @@ def _entra_credential() -> Any:
     return identity.DefaultAzureCredential()
 
 
-#: The client's default connection pool (`BatchClient(max_connections=)`), as documented.
-_DEFAULT_POOL = 64
+_DEFAULT_POOL = BatchClient.DEFAULT_MAX_CONNECTIONS
 
 
 def connection_pool_size(concurrency: int | None) -> int | None:
