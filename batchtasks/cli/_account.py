@@ -18,13 +18,11 @@ import os
 import sys
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any, TextIO
 from urllib.parse import urlsplit
 
+from batchtasks import BatchClient
 from batchtasks.cli._errors import UsageError
-
-if TYPE_CHECKING:
-    from batchtasks import BatchClient
 
 __all__ = ["AccountSettings", "connection_pool_size", "open_client", "resolve_account"]
 
