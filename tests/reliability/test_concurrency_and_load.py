@@ -116,7 +116,13 @@ async def test_many_concurrent_calls_share_one_client() -> None:
         assert problems == []
         stats = await emu.stats()
         assert stats["faults"]["task_server_error"] > 0
-        assert stats["faults"]["drop_after_commit"] > 0
+        # Whole-request faults of every kind together (one kind alone may not come up in ~130
+        # write requests; all of them together practically always do).
+        faults = stats["faults"]
+        assert (
+            sum(faults[k] for k in ("drop_after_commit", "server_error", "throttle", "server_busy"))
+            > 0
+        )
         assert stats["stored"]["tasks"] == 6 * 465
 
 
@@ -140,9 +146,17 @@ async def test_emulator_restarted_mid_run_loses_nothing_acknowledged(tmp_path: P
                 if len(acknowledged) >= 1000:
                     seen.set()
 
+            async def paced() -> AsyncIterator[dict[str, Any]]:
+                # Input keeps arriving for well over a second, so requests are certainly being
+                # made while the emulator is down (a fast run could otherwise finish first).
+                for i, task in enumerate(tasks_for("r", 6000)):
+                    if i % 50 == 0:
+                        await asyncio.sleep(0.01)
+                    yield task
+
             run = asyncio.create_task(
                 client.tasks.add_collection(
-                    "restart", tasks_for("r", 6000), max_concurrency=4, on_result=on_result
+                    "restart", paced(), max_concurrency=4, on_result=on_result
                 )
             )
             await asyncio.wait_for(seen.wait(), timeout=60)
