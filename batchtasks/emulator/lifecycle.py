@@ -83,9 +83,22 @@ class LifecycleConfig:
 
 
 def exit_code_of(command_line: str) -> int:
-    """The exit code a command line will produce in the emulator (``exit N``; default 0)."""
+    """The exit code a command line will produce in the emulator (``exit N``; default 0).
+
+    Clamped to the 32-bit range the service reports: a longer number must not overflow the
+    store's integer column (or int()'s digit limit) and stall every task's lifecycle.
+    """
     found = _EXIT_RE.findall(command_line)
-    return int(found[-1]) if found else 0
+    if not found:
+        return 0
+    text = found[-1]
+    if len(text.lstrip("-")) > 10:
+        return _INT32_MIN if text.startswith("-") else _INT32_MAX
+    return max(_INT32_MIN, min(int(text), _INT32_MAX))
+
+
+_INT32_MIN = -(2**31)
+_INT32_MAX = 2**31 - 1
 
 
 def run_seconds_of(command_line: str, default: float) -> float:

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
+import aiohttp
 import psutil
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -25,6 +26,7 @@ from batchtasks.emulator import Emulator
 from batchtasks.emulator.cli import build_parser
 from batchtasks.emulator.constants import DB_FILENAME
 from batchtasks.emulator.store import resolve_location
+from tests.integration._signing_helper import RawClient
 
 from ._wire import (
     ThreadedEmulator,
@@ -656,3 +658,33 @@ def test_slowloris_does_not_block_other_clients(server: ThreadedEmulator) -> Non
     finally:
         for sock in holders:
             sock.close()
+
+
+async def test_absurd_exit_codes_cannot_stall_the_task_lifecycle() -> None:
+    # Regression: 'exit <30 digits>' overflowed SQLite's INTEGER when the task finished, the
+    # whole lifecycle step rolled back, and no task of the emulator ever progressed again.
+    tasks = {
+        "huge": "exit " + "9" * 30,
+        "huge-negative": "exit -" + "9" * 30,
+        "beyond-int-digits": "exit " + "9" * 5000,
+        "normal": "exit 3",
+    }
+    async with (
+        Emulator(in_memory=True, run_tasks=True, clock_speed=1000.0) as emu,
+        aiohttp.ClientSession() as session,
+    ):
+        raw = RawClient(session, emu.url, emu.account, emu.key)
+        await raw.create_job("life")
+        body = {"value": [{"id": k, "commandLine": v} for k, v in tasks.items()]}
+        reply = await raw.send("POST", "/jobs/life/addtaskcollection", body=body)
+        assert {r["status"] for r in reply.json()["value"]} == {"success"}
+        await emu.advance(10)
+        await emu.advance(10_000)
+        listed = (await raw.send("GET", "/jobs/life/tasks")).json()["value"]
+    codes = {t["id"]: (t["state"], t["executionInfo"].get("exitCode")) for t in listed}
+    assert codes == {
+        "huge": ("completed", 2**31 - 1),
+        "huge-negative": ("completed", -(2**31)),
+        "beyond-int-digits": ("completed", 2**31 - 1),
+        "normal": ("completed", 3),
+    }
