@@ -106,7 +106,7 @@ async def run_add_collection(
     await engine.run(value)
     await ledger.report(done=True)
     result = build_result(
-        ledger.collected,
+        ledger.deferred_collected(),
         ledger.counts,
         requests=ledger.requests,
         retries=ledger.retried,

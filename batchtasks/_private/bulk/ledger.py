@@ -103,32 +103,41 @@ class Ledger:
     @property
     def collected(self) -> list[TaskAddOutcome] | None:
         """Every delivered outcome, in no particular order (None when not collecting)."""
+        deferred = self.deferred_collected()
+        return deferred() if callable(deferred) else deferred
+
+    def deferred_collected(
+        self,
+    ) -> list[TaskAddOutcome] | Callable[[], list[TaskAddOutcome]] | None:
+        """`collected`, or (when some outcomes are still kept flat) a function that builds it.
+
+        For the end of a run: the ledger hands its flat lists over to the returned function, so
+        a caller that never looks at the outcomes never pays for building them.
+        """
         collected = self._collected
-        if collected is not None and self._added_ids:
+        if collected is None or not self._added_ids:
+            return collected
+        fields = (self._added_ids, self._added_indexes, self._added_attempts, self._added_raws)
+        self._added_ids = []
+        self._added_indexes = []
+        self._added_attempts = []
+        self._added_raws = []
+
+        def build() -> list[TaskAddOutcome]:
+            ids, indexes, attempts, raws = fields
             # One synchronous burst (no await, no user code): the collector is paused so that n
             # new objects do not trigger passes over the whole heap (see result.py).
             paused = gc.isenabled()
             if paused:
                 gc.disable()
             try:
-                collected.extend(
-                    map(
-                        TaskAddOutcome,
-                        self._added_ids,
-                        self._added_indexes,
-                        repeat(_ADDED),
-                        self._added_attempts,
-                        self._added_raws,
-                    )
-                )
+                collected.extend(map(TaskAddOutcome, ids, indexes, repeat(_ADDED), attempts, raws))
             finally:
                 if paused:
                     gc.enable()
-            self._added_ids = []
-            self._added_indexes = []
-            self._added_attempts = []
-            self._added_raws = []
-        return collected
+            return collected
+
+        return build
 
     @property
     def terminal(self) -> int:

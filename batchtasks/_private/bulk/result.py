@@ -8,9 +8,10 @@ from __future__ import annotations
 import collections
 import gc
 import operator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from pydantic import ConfigDict, Field, TypeAdapter
+from pydantic import ConfigDict, Field, PrivateAttr, TypeAdapter
 from typing_extensions import Self
 
 from batchtasks._private.bulk.outcome import Outcome, TaskAddOutcome
@@ -28,8 +29,9 @@ class BulkAddResult(TaskAddCollectionResult):
     result, as the official SDK does), a synthesized one otherwise (see `TaskAddOutcome.result`).
     ``value`` is built on first access (or first dump/compare/copy): a pydantic model per task
     costs several microseconds, which callers that only read `counts` or `outcomes` should not
-    pay. With ``collect_results=False`` both ``value`` and ``outcomes`` are empty; the counters
-    are still exact.
+    pay; ``outcomes`` too, when they were only collected (no `on_result`). With
+    ``collect_results=False`` both ``value`` and ``outcomes`` are empty; the counters are still
+    exact.
 
     Attributes:
         outcomes: one `TaskAddOutcome` per input task, in input order (not serialized).
@@ -51,13 +53,28 @@ class BulkAddResult(TaskAddCollectionResult):
     body_limit: int = Field(default=0, exclude=True)
     stop_reason: str | None = Field(default=None, exclude=True)
 
-    # -- lazy `value` -----------------------------------------------------------------------
-    # `build_result` leaves "value" out of the instance dict; the first read (attribute access,
-    # or any of the pydantic entry points below that read the dict directly) fills it in.
+    #: Builds `outcomes` (unsorted) when "outcomes" is not in the instance dict yet.
+    _outcomes_builder: Callable[[], list[TaskAddOutcome]] | None = PrivateAttr(default=None)
+
+    # -- lazy `value` (and `outcomes`) --------------------------------------------------------
+    # `build_result` leaves "value" (and sometimes "outcomes") out of the instance dict; the
+    # first read (attribute access, or any of the pydantic entry points below that read the
+    # dict directly) fills it in.
+
+    def _materialize_outcomes(self) -> list[TaskAddOutcome]:
+        outcomes: list[TaskAddOutcome] | None = self.__dict__.get("outcomes")
+        if outcomes is None:
+            build = self._outcomes_builder
+            self._outcomes_builder = None
+            outcomes = build() if build is not None else []
+            outcomes.sort(key=_INDEX)
+            self.__dict__["outcomes"] = outcomes
+        return outcomes
 
     def _materialize(self) -> None:
+        outcomes = self._materialize_outcomes()
         if "value" not in self.__dict__:
-            self.__dict__["value"] = materialize_results(self.outcomes)
+            self.__dict__["value"] = materialize_results(outcomes)
 
     if not TYPE_CHECKING:
 
@@ -65,6 +82,8 @@ class BulkAddResult(TaskAddCollectionResult):
             if name == "value":
                 self._materialize()
                 return self.__dict__["value"]
+            if name == "outcomes":
+                return self._materialize_outcomes()
             return super().__getattr__(name)
 
     def model_dump(self, **kwargs: Any) -> dict[str, Any]:
@@ -178,7 +197,7 @@ def materialize_results(outcomes: list[TaskAddOutcome]) -> list[TaskAddResult]:
 
 
 def build_result(
-    outcomes: list[TaskAddOutcome] | None,
+    outcomes: list[TaskAddOutcome] | Callable[[], list[TaskAddOutcome]] | None,
     counts: dict[str, int],
     *,
     requests: int,
@@ -187,9 +206,12 @@ def build_result(
     body_limit: int,
     stop_reason: str | None,
 ) -> BulkAddResult:
-    """Assemble the result; `outcomes` (None when not collected) are sorted into input order."""
+    """Assemble the result; `outcomes` (None when not collected) are sorted into input order.
+
+    A function for `outcomes` (see `Ledger.deferred_collected`) is called on first access.
+    """
     ordered: list[TaskAddOutcome] = []
-    if outcomes is not None:
+    if isinstance(outcomes, list):
         ordered = outcomes
         ordered.sort(key=_INDEX)
     # Every field is already of the right type: construct without re-validating n items.
@@ -203,6 +225,9 @@ def build_result(
         stop_reason=stop_reason,
     )
     del result.__dict__["value"]  # built on first access, see BulkAddResult
+    if callable(outcomes):
+        del result.__dict__["outcomes"]
+        result._outcomes_builder = outcomes
     return result
 
 
