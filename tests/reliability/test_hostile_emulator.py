@@ -162,15 +162,18 @@ def test_data_intact_after_malformed_bodies(server: ThreadedEmulator) -> None:
 
 # -- hypothesis fuzzing ----------------------------------------------------------------------
 
+
+def _containers(inner: st.SearchStrategy[object]) -> st.SearchStrategy[object]:
+    return st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=12), inner, max_size=5)
+
+
 json_values = st.recursive(
     st.none()
     | st.booleans()
     | st.integers(min_value=-(10**30), max_value=10**30)
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=40),
-    lambda inner: (
-        st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=12), inner, max_size=5)
-    ),
+    _containers,
     max_leaves=25,
 )
 TASK_KEYS = [
