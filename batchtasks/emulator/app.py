@@ -255,7 +255,7 @@ async def advance(request: web.Request) -> web.Response:
         data = await request.json()
         seconds = float(data["seconds"])
         c.clock.advance(seconds)
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, OverflowError) as exc:
         return _admin_error(f'expected {{"seconds": N >= 0}}: {exc}')
     changed = await c.lifecycle.step()
     return web.json_response({"now": iso7(c.clock.now()), "changed": changed})

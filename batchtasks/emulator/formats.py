@@ -54,7 +54,10 @@ def parse_iso(text: str) -> datetime | None:
         return None
     if zone and zone != "Z":
         sign = 1 if zone[0] == "+" else -1
-        value -= sign * timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
+        try:
+            value -= sign * timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
+        except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 is before datetime.min
+            return None
     return value
 
 

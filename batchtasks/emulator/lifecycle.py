@@ -59,10 +59,25 @@ class SimClock:
         return self._wall0 + timedelta(seconds=elapsed)
 
     def advance(self, seconds: float) -> None:
-        """Move simulated time forward by `seconds`."""
+        """Move simulated time forward by `seconds`.
+
+        Raises:
+            ValueError: negative, not finite, or beyond `LATEST_SIMULATED_TIME` (past it, every
+                request of the emulator would fail to compute "now").
+        """
         if not math.isfinite(seconds) or seconds < 0:
             raise ValueError("the clock only moves forward by a finite amount")
+        try:
+            target = self.now() + timedelta(seconds=seconds)
+        except OverflowError:
+            target = None
+        if target is None or target > LATEST_SIMULATED_TIME:
+            raise ValueError(f"the clock cannot move past {LATEST_SIMULATED_TIME.year}")
         self._offset += seconds
+
+
+#: Far enough from datetime.max that a fast clock keeps running for centuries after an advance.
+LATEST_SIMULATED_TIME = datetime(9000, 1, 1, tzinfo=timezone.utc)
 
 
 @dataclass(frozen=True)

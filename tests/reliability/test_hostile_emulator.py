@@ -691,3 +691,43 @@ async def test_absurd_exit_codes_cannot_stall_the_task_lifecycle() -> None:
         "beyond-int-digits": ("completed", 2**31 - 1),
         "normal": ("completed", 3),
     }
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "creationTime gt 9999-12-31T23:59:59-23:59",
+        "creationTime gt 0001-01-01T00:00:00+23:59",
+        "creationTime gt datetime'9999-12-31T23:59:59.9999999-99:99'",
+        "lastModified lt 0001-01-01T00:00:00+00:01",
+    ],
+)
+def test_filter_dates_past_the_calendar_edges(server: ThreadedEmulator, text: str) -> None:
+    # Regression: the offset pushed the literal past datetime's range -> OverflowError -> 500.
+    reply = server.request("GET", f"/jobs/{JOB}/tasks", query=[("$filter", text)])
+    assert_sane(reply, server)
+    assert (reply.status, reply.code) == (400, "InvalidQueryParameterValue")
+
+
+def _admin_post(port: int, path: str, body: bytes) -> WireReply:
+    data = (
+        f"POST {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(data)
+        return read_reply(sock)
+
+
+@pytest.mark.parametrize("seconds", ["1e12", "1e300", "1" + "0" * 400])
+def test_advancing_the_clock_past_the_calendar_is_refused(seconds: str) -> None:
+    # Regression: a finite but huge advance moved the clock past datetime.max; the call answered
+    # 500 and from then on every API request failed computing "now" until a restart.
+    with threaded_emulator() as s:
+        s.create_job("clock")
+        reply = _admin_post(s.port, "/_emulator/advance", b'{"seconds": ' + seconds.encode() + b"}")
+        assert reply.status == 400, reply.body
+        assert s.request("GET", "/jobs/clock/tasks").status == 200
+        assert s.add_tasks("clock", [{"id": "after", "commandLine": "x"}]).status == 200
+        assert _admin_post(s.port, "/_emulator/advance", b'{"seconds": 3600}').status == 200
+        assert crashes(s) == []
