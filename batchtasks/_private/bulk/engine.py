@@ -503,6 +503,11 @@ class BulkAddEngine:
         retry: list[Entry] = []
         ledger = self._ledger
         added = ledger.added
+        # With no observer, the order of outcomes within a response is invisible: successes
+        # are handed over in one batch.
+        compact = ledger.compact
+        ok_entries: list[Entry] = []
+        ok_raws: list[dict[str, Any]] = []
         if type(results) is not list:
             results = []  # a malformed answer: every task's outcome is unknown (retried below)
         for result in results:
@@ -515,7 +520,11 @@ class BulkAddEngine:
                 entry = found
             status = result.get("status")
             if status == "success":
-                added(entry, result)
+                if compact:
+                    ok_entries.append(entry)
+                    ok_raws.append(result)
+                else:
+                    added(entry, result)
                 continue
             status = status.lower() if type(status) is str else ""
             if status == "success":
@@ -539,6 +548,8 @@ class BulkAddEngine:
                 entry.last_error = result
                 entry.last_exception = None
                 retry.append(entry)
+        if ok_entries:
+            ledger.added_all(ok_entries, ok_raws)
         if by_id:
             missing = _MissingResult()
             for entry in by_id.values():

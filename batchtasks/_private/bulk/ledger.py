@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from itertools import repeat
 from typing import Any
 
@@ -99,6 +99,25 @@ class Ledger:
             self._added_raws.append(raw)
         else:
             self._batch.append(TaskAddOutcome(entry.task_id, entry.index, _ADDED, attempts, raw))
+
+    @property
+    def compact(self) -> bool:
+        """True when nobody sees outcomes before the run ends (collected only, or dropped)."""
+        return self._compact
+
+    def added_all(self, entries: list[Entry], raws: Sequence[Mapping[str, Any]]) -> None:
+        """`added(entry, raw)` for each pair, in one pass; only for a `compact` ledger."""
+        attempts = [entry.attempts for entry in entries]
+        if _DONE in attempts:
+            task_id = entries[attempts.index(_DONE)].task_id
+            raise RuntimeError(f"task {task_id!r} was given a second terminal state")
+        for entry in entries:
+            entry.attempts = _DONE
+        self.counts["added"] += len(entries)
+        self._added_ids.extend([entry.task_id for entry in entries])
+        self._added_indexes.extend([entry.index for entry in entries])
+        self._added_attempts.extend(attempts)
+        self._added_raws.extend(raws)
 
     @property
     def collected(self) -> list[TaskAddOutcome] | None:
