@@ -23,6 +23,7 @@ from .formats import parse_duration
 
 #: Emulator bound (the service bounds it by the pool's node count).
 MAX_INSTANCES = 10_000
+_INT32_MAX = 2**31 - 1
 _ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 TASK_KEYS = frozenset(
@@ -282,9 +283,14 @@ def _depends_on(raw: object, uses_dependencies: bool) -> dict[str, Any]:
             isinstance(item, dict)
             and _is_int(item.get("start"))
             and _is_int(item.get("end"))
-            and 0 <= item["start"] <= item["end"]
+            and 0 <= item["start"] <= item["end"] <= _INT32_MAX
         ):
-            raise invalid("dependsOn.taskIdRanges", item, "Each range needs integer start <= end.")
+            # 32-bit like the service's; a larger end also could not be compared in SQLite.
+            raise invalid(
+                "dependsOn.taskIdRanges",
+                item,
+                "Each range needs integers 0 <= start <= end < 2^31.",
+            )
     if len(ranges) > 64:
         raise ApiError("TaskDependencyRangesTooLong")
     return dict(raw)

@@ -731,3 +731,33 @@ def test_advancing_the_clock_past_the_calendar_is_refused(seconds: str) -> None:
         assert s.add_tasks("clock", [{"id": "after", "commandLine": "x"}]).status == 200
         assert _admin_post(s.port, "/_emulator/advance", b'{"seconds": 3600}').status == 200
         assert crashes(s) == []
+
+
+@pytest.mark.parametrize("end", [2**31, 10**30])
+async def test_dependency_ranges_beyond_32_bits_are_refused(end: int) -> None:
+    # Regression: a range end beyond SQLite's INTEGER overflowed in the lifecycle's dependency
+    # query, the step rolled back, and no task of the emulator ever ran again.
+    async with (
+        Emulator(in_memory=True, run_tasks=True, clock_speed=1000.0) as emu,
+        aiohttp.ClientSession() as session,
+    ):
+        raw = RawClient(session, emu.url, emu.account, emu.key)
+        await raw.create_job("deps", usesTaskDependencies=True)
+        body = {
+            "value": [
+                {
+                    "id": "dep",
+                    "commandLine": "x",
+                    "dependsOn": {"taskIdRanges": [{"start": 0, "end": end}]},
+                },
+                {"id": "normal", "commandLine": "exit 0"},
+            ]
+        }
+        reply = await raw.send("POST", "/jobs/deps/addtaskcollection", body=body)
+        results = {r["taskId"]: r for r in reply.json()["value"]}
+        assert results["dep"]["status"] == "clienterror"
+        assert results["dep"]["error"]["code"] == "InvalidPropertyValue"
+        await emu.advance(10)
+        await emu.advance(10_000)
+        task = (await raw.send("GET", "/jobs/deps/tasks/normal")).json()
+    assert task["state"] == "completed"
