@@ -159,7 +159,8 @@ def decode_token(request: web.Request) -> str | None:
         after = data["after"]
         if not isinstance(after, str):
             raise TypeError
-    except (binascii.Error, ValueError, KeyError, TypeError):
+        after.encode("utf-8")  # a lone surrogate cannot be a cursor (nor be bound in SQL)
+    except (binascii.Error, ValueError, KeyError, TypeError, RecursionError):
         raise _bad_query("$skiptoken", raw, "The continuation token is not valid.") from None
     return after
 

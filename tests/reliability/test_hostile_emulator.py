@@ -9,6 +9,7 @@ intact afterwards.
 
 from __future__ import annotations
 
+import base64
 import json
 import socket
 import string
@@ -761,3 +762,28 @@ async def test_dependency_ranges_beyond_32_bits_are_refused(end: int) -> None:
         await emu.advance(10_000)
         task = (await raw.send("GET", "/jobs/deps/tasks/normal")).json()
     assert task["state"] == "completed"
+
+
+SKIPTOKEN_PAYLOADS = [
+    b'{"v":1,"after":"\\ud800"}',
+    b"[" * 1500 + b"]" * 1500,  # deeper than the recursion limit, short enough for a URL
+    b'{"v":1,"after":"seed-001\' OR 1=1 --"}',
+    b'{"v":1,"after":' + b"9" * 5000 + b"}",
+    b'{"v":1,"after":"\\u0000"}',
+]
+
+
+@FUZZ
+@given(
+    payload=st.sampled_from(SKIPTOKEN_PAYLOADS)
+    | st.binary(max_size=200)
+    | json_values.map(lambda v: json.dumps({"v": 1, "after": v}).encode())
+)
+def test_forged_continuation_tokens(server: ThreadedEmulator, payload: bytes) -> None:
+    # Regression: a token whose cursor was a lone surrogate, or whose JSON nested deeply,
+    # answered 500 (UnicodeEncodeError at the SQL bind / RecursionError).
+    token = base64.urlsafe_b64encode(payload).decode().rstrip("=")
+    for path in (f"/jobs/{JOB}/tasks", "/jobs"):
+        reply = server.request("GET", path, query=[("$skiptoken", token)])
+        assert_sane(reply, server)
+    assert_intact(server)
