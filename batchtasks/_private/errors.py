@@ -341,7 +341,7 @@ def _decode_batch_error(body: bytes) -> BatchError | None:
         return None
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # hostile nesting is not JSON to us
         return None
     if not isinstance(data, dict) or not ({"code", "message"} & data.keys()):
         return None

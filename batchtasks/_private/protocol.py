@@ -403,7 +403,7 @@ def decode_json(response: Response) -> dict[str, Any]:
     """
     try:
         data = json.loads(response.body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: hostile nesting
         raise _bad_body(response, "body is not JSON") from None
     if not isinstance(data, dict):
         raise _bad_body(response, "body is not a JSON object")
