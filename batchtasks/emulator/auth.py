@@ -113,6 +113,15 @@ class AuthConfig:
     bearer_token: str | None = field(default=None, repr=False)
     check_skew: bool = True
 
+    def __post_init__(self) -> None:
+        # Checked once here: a key that is not base64 would otherwise answer every request 500.
+        try:
+            decoded = base64.b64decode(self.key, validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError("the account key must be base64 (the value is not shown)") from None
+        if not decoded:
+            raise ValueError("the account key must not be empty")
+
 
 def verify(
     config: AuthConfig,

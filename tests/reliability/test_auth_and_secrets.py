@@ -597,3 +597,23 @@ async def test_an_error_after_retries_carries_no_secret() -> None:
                 await client.jobs.get("j")
     texts = _exception_texts(caught.value)
     _assert_nothing_leaks(texts, [emu.key, "SharedKey"])
+
+
+@pytest.mark.parametrize("key", ["not base64!", "YQ", ""])
+def test_an_unusable_emulator_key_is_refused_at_start(
+    key: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Regression: a key that is not base64 was accepted and every request then answered 500.
+    with pytest.raises(ValueError, match="key") as caught:
+        Emulator(in_memory=True, key=key)
+    if key:
+        assert key not in str(caught.value)
+    from batchtasks.emulator.cli import main as emulator_main
+
+    with pytest.raises(SystemExit) as exited:
+        emulator_main(["--in-memory", "--key", key])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert "key" in err
+    if key:
+        assert key not in err
