@@ -31,7 +31,15 @@ async def _main(args: Any) -> None:
     async with BatchClient(
         args.url, SharedKeyCredential(common.ACCOUNT, common.KEY), max_connections=max(64, args.c)
     ) as client:
-        await client.tasks.add_collection(job + "w", tasks[:100], max_concurrency=1)
+        if args.warm_connections:
+            # As many connections as workers already open (to see what connection set-up costs).
+            warm = [
+                TaskAddParameter.model_validate(common.wire_task(i))
+                for i in range(10_000_000, 10_000_000 + 100 * args.c)
+            ]
+            await client.tasks.add_collection(job + "w", warm, max_concurrency=args.c)
+        else:
+            await client.tasks.add_collection(job + "w", tasks[:100], max_concurrency=1)
         send = client.tasks._add_collection_chunk
         events: list[tuple[float, float]] = []
         t0 = time.perf_counter()
@@ -101,6 +109,7 @@ def main() -> None:
     parser.add_argument("-c", type=int, default=8)
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--timeline", action="store_true")
+    parser.add_argument("--warm-connections", action="store_true", help="open C connections first")
     parser.add_argument("--no-gc", action="store_true", help="cyclic GC off in the timed part")
     parser.add_argument("--profile", action="store_true", help="cProfile (CPU clock)")
     asyncio.run(_main(parser.parse_args()))

@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import operator
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -838,12 +839,14 @@ def _pop_loose(by_id: dict[str, Entry], result: object) -> Entry | None:
     return None
 
 
+_ID = operator.attrgetter("id")
+
+
 def _check_sequence_duplicates(value: Sequence[Any]) -> None:
-    if set(map(type, value)) == {TaskAddParameter}:
-        # The common case, at C speed: only models, and no two IDs equal ignoring case.
-        keys = [item.id.lower() for item in value]
-        if len(set(keys)) == len(keys):
-            return
+    # The common case, at C speed: only models, and no two IDs equal ignoring case.
+    types = list(map(type, value))
+    if set(types) == {TaskAddParameter} and len(set(map(str.lower, map(_ID, value)))) == len(types):
+        return
     seen: set[str] = set()
     duplicates: list[str] = []
     for item in value:
