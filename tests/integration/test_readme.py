@@ -43,7 +43,8 @@ def test_first_example_runs_as_written(capsys: pytest.CaptureFixture[str]) -> No
 async def test_client_tour_runs_against_the_emulator() -> None:
     source = _python_block_after("## The client")
     flags = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
-    code = compile(source.replace("    ...\n", "    seen.append(sub)\n"), "README.md", "exec", flags)
+    source = source.replace("    ...\n", "    seen.append(sub)\n")
+    code = compile(source, "README.md", "exec", flags)
     async with Emulator(in_memory=True) as emu:
         credential = SharedKeyCredential(emu.account, emu.key)
         async with BatchClient(emu.url, credential) as setup:
