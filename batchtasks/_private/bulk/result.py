@@ -127,8 +127,15 @@ class BulkAddResult(TaskAddCollectionResult):
         return super().__iter__()
 
     def __repr_args__(self) -> Any:
-        self._materialize()
-        return super().__repr_args__()
+        # A summary, not one entry per task: a million-task result must stay printable, and
+        # asyncio's debug/teardown paths repr results without anyone reading `value`.
+        yield "total", self.total
+        yield "counts", {k: n for k, n in self.counts.items() if n}
+        yield "requests", self.requests
+        yield "retries", self.retries
+        yield "elapsed", round(self.elapsed, 3)
+        if self.stop_reason is not None:
+            yield "stop_reason", self.stop_reason
 
     # -- accounting views -------------------------------------------------------------------
 
