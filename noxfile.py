@@ -62,7 +62,7 @@ def bench(session: nox.Session) -> None:
 def soak(session: nox.Session) -> None:
     """Long soak under injected faults: one bulk add against a separate emulator process.
 
-    Size from SOAK_TASKS (default 200,000; ~70 s on 2 cores, 500,000 ~100 s); SOAK_CONCURRENCY
+    Size from SOAK_TASKS (default 200,000: 26-41 s on 2 cores; 500,000: 69-83 s); SOAK_CONCURRENCY
     and SOAK_SEED are honoured too. Prints the figures and exits non-zero on any violation (lost,
     duplicated or extra task, a result that disagrees with the service, retries over budget).
     Extra arguments go to the soak (e.g. ``nox -s soak -- --json figures.json``).
