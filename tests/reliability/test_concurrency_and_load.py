@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
+import signal
 import socket
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -30,7 +33,7 @@ from batchtasks import (
     SharedKeyCredential,
     Timeout,
 )
-from batchtasks.emulator import Emulator, FaultConfig
+from batchtasks.emulator import DEV_ACCOUNT, DEV_KEY, Emulator, FaultConfig
 
 from ._leaks import loop_problems, settle
 
@@ -251,3 +254,77 @@ async def test_a_refusing_endpoint_fails_fast_with_nothing_sent() -> None:
         assert len(outcomes) == 120
         # Connection refused: the service certainly did not get them, so nothing is "unknown".
         assert {o.outcome for o in outcomes} <= {Outcome.FAILED, Outcome.NOT_ATTEMPTED}
+
+
+async def _spawn(location: Path, port: int) -> tuple[asyncio.subprocess.Process, int]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "batchtasks.emulator",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--location",
+        str(location),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    assert proc.stdout is not None
+    line = await asyncio.wait_for(proc.stdout.readline(), timeout=60)
+    match = re.search(rb"127\.0\.0\.1:(\d+)", line)
+    assert match, line
+    return proc, int(match.group(1))
+
+
+async def _stop(proc: asyncio.subprocess.Process) -> None:
+    if proc.returncode is None:
+        proc.kill()
+    await proc.wait()
+
+
+async def test_emulator_killed_mid_run_keeps_everything_acknowledged(tmp_path: Path) -> None:
+    # A crash (SIGKILL, no clean shutdown) instead of a stop: SQLite's WAL must still hold every
+    # task whose add was answered, and the client's retries carry the rest over the restart.
+    location = tmp_path / "crash"
+    proc, port = await _spawn(location, 0)
+    acknowledged: list[str] = []
+    try:
+        credential = SharedKeyCredential(DEV_ACCOUNT, DEV_KEY)
+        policy = fast_policy(max_attempts=40, backoff_initial=0.05, backoff_max=0.3)
+        async with BatchClient(
+            f"http://127.0.0.1:{port}", credential, retry_policy=policy
+        ) as client:
+            await client.jobs.add({"id": "crash", "poolInfo": {"poolId": "p"}})
+            enough = asyncio.Event()
+
+            def on_result(outcome: Any) -> None:
+                if outcome.ok:
+                    acknowledged.append(outcome.task_id)
+                if len(acknowledged) >= 1000:
+                    enough.set()
+
+            async def paced() -> AsyncIterator[dict[str, Any]]:
+                for i, task in enumerate(tasks_for("c", 5000)):
+                    if i % 50 == 0:
+                        await asyncio.sleep(0.01)
+                    yield task
+
+            run = asyncio.create_task(
+                client.tasks.add_collection(
+                    "crash", paced(), max_concurrency=4, on_result=on_result
+                )
+            )
+            await asyncio.wait_for(enough.wait(), timeout=60)
+            proc.send_signal(signal.SIGKILL)
+            await proc.wait()
+            before_crash = set(acknowledged)
+            proc, _ = await _spawn(location, port)
+            result = await asyncio.wait_for(run, timeout=120)
+            ids = await listed(client, "crash")
+        assert result.ok, result.counts
+        assert before_crash <= set(ids)
+        assert len(ids) == len(set(ids)) == 5000
+        assert result.retries > 0
+    finally:
+        await _stop(proc)
