@@ -125,10 +125,10 @@ class BatchServiceError(BatchTasksError):
         if self.code:
             text += f" {self.code}"
         if self.message:
-            text += f": {self.message}"
+            text += f": {_clip(self.message)}"
         details = [f"{d.key}={d.value}" for d in self.values if d.key]
         if details:
-            text += f" ({', '.join(details)})"
+            text += f" ({_clip(', '.join(details))})"
         if self.request_id:
             text += f" [request-id: {self.request_id}]"
         if self.retry_after is not None:
@@ -319,6 +319,17 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
         if key.lower() == lower:
             return val
     return None
+
+
+#: str(exc) shows at most this much of a service message; `.message` keeps all of it.
+_MAX_MESSAGE = 1000
+
+
+def _clip(text: str) -> str:
+    # A hostile or broken server can send megabytes of "message"; logs and tracebacks should not.
+    if len(text) <= _MAX_MESSAGE:
+        return text
+    return f"{text[:_MAX_MESSAGE]}... [{len(text) - _MAX_MESSAGE} more characters]"
 
 
 def _first_line(text: str) -> str:

@@ -112,7 +112,20 @@ def encode_query(query: Iterable[tuple[str, str]]) -> str:
     Spaces become `%20` and every reserved character is escaped, so the service (and the
     signature's `parse_qs` view) decodes exactly the given values.
     """
-    return "&".join(f"{quote(name, safe='$')}={quote(value, safe='')}" for name, value in query)
+    try:
+        return "&".join(f"{quote(name, safe='$')}={quote(value, safe='')}" for name, value in query)
+    except UnicodeEncodeError as exc:
+        # A lone surrogate cannot be sent in UTF-8; say which parameter instead of a codec error.
+        bad = next(name for name, value in query if not _encodable(value))
+        raise ValueError(f"query parameter {bad!r} is not valid Unicode: {exc.reason}") from None
+
+
+def _encodable(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def request_url(base_url: str, request: Request) -> str:

@@ -230,3 +230,14 @@ def test_add_collection_error_keeps_lists_and_pickles() -> None:
     assert (clone.succeeded, clone.failed, clone.not_attempted) == ([1, 2], [3], [])
     assert clone.result == "r"
     assert str(clone) == str(exc)
+
+
+def test_huge_service_message_is_clipped_in_str_but_kept_whole() -> None:
+    body = json.dumps(
+        {"code": "InternalError", "message": {"lang": "en-US", "value": "x" * 2_000_000}}
+    ).encode()
+    exc = error_from_response(500, {"request-id": "r1"}, body)
+    assert len(str(exc)) < 1_200
+    assert "more characters" in str(exc)
+    assert "[request-id: r1]" in str(exc)
+    assert len(exc.message) == 2_000_000

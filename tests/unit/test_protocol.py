@@ -91,3 +91,10 @@ def test_check_status_and_decoding() -> None:
     assert values == [{"a": 1}]
     assert protocol.next_link_of(data) == "L"
     assert protocol.next_link_of({"odata.nextLink": ""}) is None
+
+
+def test_lone_surrogate_in_a_query_value_is_a_clear_value_error() -> None:
+    from batchtasks._private.protocol import encode_query
+
+    with pytest.raises(ValueError, match="query parameter '\\$filter' is not valid Unicode"):
+        encode_query([("api-version", "2024-02-01.19.0"), ("$filter", "id eq '\ud800'")])
