@@ -107,7 +107,10 @@ class BatchClient:
         credential: a `SharedKeyCredential`, or an async token credential (e.g.
             `azure.identity.aio.DefaultAzureCredential()`; borrowed, never closed).
         session: an `aiohttp.ClientSession` to borrow; it is never closed by the client. Without
-            it the client creates its own on first use and closes it on exit / `close()`.
+            it the client creates its own on first use and closes it on exit / `close()`. A
+            borrowed session's TLS settings are the caller's: aiohttp offers no public way to
+            see whether its connector verifies certificates, so the client cannot warn about one
+            created with `ssl=False`.
         max_connections: connection-pool size of the client's own session (default 64) — the
             most requests in flight at once. Not allowed together with `session`.
         timeout: default client-side `Timeout` (connect/read/total seconds) of each attempt.
