@@ -22,7 +22,7 @@ from batchtasks._private.errors import (
     BatchServiceError,
     ThrottledError,
 )
-from batchtasks._private.protocol import Request, Response, check_status, encode_query
+from batchtasks._private.protocol import Request, Response, check_status, request_query
 from batchtasks._private.retry import RetryPolicy
 from batchtasks._private.signing import format_ocp_date
 from batchtasks._private.transport import HttpTransport, Timeout
@@ -89,7 +89,7 @@ class Pipeline:
         headers["authorization"] = await self.authorizer.authorization(
             method=request.method,
             path=request.path,
-            raw_query=encode_query(request.query),
+            raw_query=request_query(request),
             headers=headers.items(),
         )
         response = await self.transport.send(request, headers, timeout=timeout, attempt=attempt)

@@ -2,7 +2,8 @@
 
 This module computes the StringToSign and its HMAC exactly as `azure.batch.batch_auth.SharedKeyAuth`
 (azure-batch 14.2.0) does, from the method, path, query and headers that will actually be sent.
-It must not import aiohttp, read clocks or hold keys beyond one call: callers pass the exact
+It must not import aiohttp, read clocks (except `format_ocp_date()` without an argument, which
+means "now") or hold keys beyond one call: callers pass the exact
 bytes-on-the-wire view of a request and get a header value back.
 """
 
@@ -12,13 +13,15 @@ import base64
 import binascii
 import hashlib
 import hmac
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
 from email.utils import format_datetime
 from urllib.parse import parse_qs
 
 __all__ = [
     "SIGNED_HEADERS",
+    "OcpDateClock",
     "canonical_query_from_url_query",
     "decode_key",
     "format_ocp_date",
@@ -43,6 +46,33 @@ SIGNED_HEADERS: tuple[str, ...] = (
 )
 
 
+class OcpDateClock:
+    """The `ocp-date` value for the current time, formatted at most once per second.
+
+    The header has whole-second resolution, so every request within one second carries the same
+    string, and formatting it (`email.utils.format_datetime`) costs more than the rest of a
+    request's header work. The value equals `format_ocp_date(now)` for the clock's `now`.
+
+    Args:
+        clock: wall-clock seconds since the epoch (`time.time`, the clock `datetime.now` reads).
+    """
+
+    __slots__ = ("_clock", "_second", "_text")
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self._second: int | None = None
+        self._text = ""
+
+    def __call__(self) -> str:
+        """The header value for now."""
+        second = int(self._clock() // 1)
+        if second != self._second:
+            self._text = format_ocp_date(datetime.fromtimestamp(second, timezone.utc))
+            self._second = second
+        return self._text
+
+
 def format_ocp_date(when: datetime | None = None) -> str:
     """Format a time as the RFC 1123 `ocp-date` value (`Tue, 01 Oct 2024 12:00:00 GMT`).
 
@@ -53,10 +83,14 @@ def format_ocp_date(when: datetime | None = None) -> str:
         The header value, always in GMT.
     """
     if when is None:
-        when = datetime.now(timezone.utc)
-    elif when.tzinfo is None:
+        return _now_ocp_date()
+    if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
     return format_datetime(when.astimezone(timezone.utc), usegmt=True)
+
+
+# The one clock-reading instance (the current time's value is the same for everybody).
+_now_ocp_date = OcpDateClock()
 
 
 def decode_key(key: str) -> bytes:
@@ -80,8 +114,26 @@ def canonical_query_from_url_query(raw_query: str) -> list[tuple[str, str]]:
     Mirrors the SDK: `parse_qs` decoding (`%20` and `+` both become a space), names sorted by
     code point, only the first value of a repeated name, empty values skipped.
     """
+    return list(_canonical_query(raw_query))
+
+
+# Every request of an operation has the same query string (e.g. just the api-version): decoding
+# it once per distinct string is enough. Bounded, so arbitrary queries cannot grow it forever.
+_QUERY_CACHE: dict[str, tuple[tuple[str, str], ...]] = {}
+_QUERY_CACHE_SIZE = 128
+
+
+def _canonical_query(raw_query: str) -> tuple[tuple[str, str], ...]:
+    try:
+        return _QUERY_CACHE[raw_query]
+    except KeyError:
+        pass
     parsed = parse_qs(raw_query)
-    return [(name, parsed[name][0]) for name in sorted(parsed) if parsed[name][0]]
+    pairs = tuple((name, parsed[name][0]) for name in sorted(parsed) if parsed[name][0])
+    if len(_QUERY_CACHE) >= _QUERY_CACHE_SIZE:
+        _QUERY_CACHE.clear()
+    _QUERY_CACHE[raw_query] = pairs
+    return pairs
 
 
 def string_to_sign(
@@ -116,14 +168,15 @@ def string_to_sign(
     for name, value in ocp:
         parts.append(f"{name}:{value}\n")
     parts.append(f"/{account_name}{path}")
-    for name, value in canonical_query_from_url_query(raw_query):
+    for name, value in _canonical_query(raw_query):
         parts.append(f"\n{name}:{value}")
     return "".join(parts)
 
 
 def sign_string(key: bytes, text: str) -> str:
     """Return base64(HMAC-SHA256(key, UTF-8(text)))."""
-    digest = hmac.new(key, text.encode("utf-8"), hashlib.sha256).digest()
+    # hmac.digest: the one-shot C implementation of hmac.new(...).digest(), same bytes.
+    digest = hmac.digest(key, text.encode("utf-8"), hashlib.sha256)
     return base64.b64encode(digest).decode("ascii")
 
 

@@ -77,10 +77,23 @@ class Timeout:
 DEFAULT_TIMEOUT: Final = Timeout()
 
 
+# Most attempts use one of a few Timeout values; ClientTimeout is immutable, so it is shared.
+_CLIENT_TIMEOUTS: dict[Timeout, aiohttp.ClientTimeout] = {}
+_CLIENT_TIMEOUTS_SIZE = 64
+
+
 def _client_timeout(timeout: Timeout) -> aiohttp.ClientTimeout:
-    return aiohttp.ClientTimeout(
+    try:
+        return _CLIENT_TIMEOUTS[timeout]
+    except KeyError:
+        pass
+    converted = aiohttp.ClientTimeout(
         total=timeout.total, sock_connect=timeout.connect, sock_read=timeout.read
     )
+    if len(_CLIENT_TIMEOUTS) >= _CLIENT_TIMEOUTS_SIZE:
+        _CLIENT_TIMEOUTS.clear()
+    _CLIENT_TIMEOUTS[timeout] = converted
+    return converted
 
 
 class HttpTransport:
@@ -122,6 +135,9 @@ class HttpTransport:
         self._user_agent = user_agent
         self._logger = logger
         self._closed = False
+        # yarl.URL objects are immutable: one per distinct (path, query) is enough (a bulk add
+        # sends every request to the same URL). Bounded.
+        self._urls: dict[tuple[str, tuple[tuple[str, str], ...]], yarl.URL] = {}
 
     @property
     def owns_session(self) -> bool:
@@ -202,7 +218,7 @@ class HttpTransport:
             BatchConnectionError: the connection could not be made or broke.
         """
         session = self._get_session()
-        url = yarl.URL(request_url(self._base_url, request), encoded=True)
+        url = self._url(request)
         send_headers = dict(headers)
         send_headers.setdefault("user-agent", self._user_agent)
         # aiohttp would add Content-Type: application/octet-stream to a body-less POST, which
@@ -237,6 +253,20 @@ class HttpTransport:
             raise error from exc
         self._log_success(request, response, started, attempt)
         return response
+
+    def _url(self, request: Request) -> yarl.URL:
+        key = (request.path, request.query)
+        try:
+            return self._urls[key]
+        except KeyError:
+            pass
+        except TypeError:  # an unhashable query: no caching
+            return yarl.URL(request_url(self._base_url, request), encoded=True)
+        url = yarl.URL(request_url(self._base_url, request), encoded=True)
+        if len(self._urls) >= 256:
+            self._urls.clear()
+        self._urls[key] = url
+        return url
 
     def _log_success(
         self, request: Request, response: Response, started: float, attempt: int
