@@ -54,19 +54,20 @@ class OcpDateClock:
     request's header work. The value equals `format_ocp_date(now)` for the clock's `now`.
 
     Args:
-        clock: wall-clock seconds since the epoch (`time.time`, the clock `datetime.now` reads).
+        clock: wall-clock nanoseconds since the epoch (`time.time_ns`: the clock `datetime.now`
+            reads, as an int, so the second is floored exactly as `datetime.now` floors it).
     """
 
     __slots__ = ("_clock", "_second", "_text")
 
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, clock: Callable[[], int] = time.time_ns) -> None:
         self._clock = clock
         self._second: int | None = None
         self._text = ""
 
     def __call__(self) -> str:
         """The header value for now."""
-        second = int(self._clock() // 1)
+        second = self._clock() // 1_000_000_000
         if second != self._second:
             self._text = format_ocp_date(datetime.fromtimestamp(second, timezone.utc))
             self._second = second

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qs
 
 import aiohttp
@@ -98,35 +98,39 @@ def test_one_shot_hmac_equals_hmac_new(key: bytes, text: str) -> None:
 
 
 class _FakeClock:
-    def __init__(self, now: float) -> None:
-        self.now = now
+    def __init__(self, now_ns: int) -> None:
+        self.now_ns = now_ns
 
-    def __call__(self) -> float:
-        return self.now
+    def __call__(self) -> int:
+        return self.now_ns
 
 
-def _uncached(now: float) -> str:
-    return format_ocp_date(datetime.fromtimestamp(now, timezone.utc))
+def _uncached(now_ns: int) -> str:
+    # What format_ocp_date(datetime.now(timezone.utc)) gives at that instant (now() floors).
+    return format_ocp_date(
+        datetime.fromtimestamp(now_ns // 10**9, timezone.utc)
+        + timedelta(microseconds=now_ns % 10**9 // 1000)
+    )
 
 
 def test_ocp_date_clock_across_a_second_boundary() -> None:
-    vector = datetime(2024, 10, 1, 12, 0, tzinfo=timezone.utc).timestamp()
+    vector = int(datetime(2024, 10, 1, 12, 0, tzinfo=timezone.utc).timestamp()) * 10**9
     clock = _FakeClock(vector)
     ocp_date = OcpDateClock(clock)
     assert ocp_date() == VECTOR_DATE
-    for now in (vector + 0.5, vector + 0.999999, vector + 1.0, vector + 1.2, vector + 61.0):
-        clock.now = now
-        assert ocp_date() == _uncached(now)
+    for offset in (1, 500_000_000, 999_999_999, 10**9, 10**9 + 1, 61 * 10**9):
+        clock.now_ns = vector + offset
+        assert ocp_date() == _uncached(vector + offset)
     assert ocp_date() == "Tue, 01 Oct 2024 12:01:01 GMT"
-    clock.now = vector  # a clock stepped back is followed too
+    clock.now_ns = vector + 999_999_999  # a clock stepped back is followed too
     assert ocp_date() == VECTOR_DATE
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.floats(min_value=0, max_value=4_000_000_000, allow_nan=False))
-def test_ocp_date_clock_equals_format_ocp_date(now: float) -> None:
-    ocp_date = OcpDateClock(_FakeClock(now))
-    assert ocp_date() == _uncached(now) == ocp_date()
+@given(st.integers(min_value=0, max_value=4_000_000_000 * 10**9))
+def test_ocp_date_clock_equals_format_ocp_date(now_ns: int) -> None:
+    ocp_date = OcpDateClock(_FakeClock(now_ns))
+    assert ocp_date() == _uncached(now_ns) == ocp_date()
 
 
 def test_format_ocp_date_now_equals_uncached_now() -> None:
