@@ -73,6 +73,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--url", required=True, help="base URL of the fake service")
     parser.add_argument("--job", required=True, help="job id (unique per measurement)")
+    parser.add_argument(
+        "--admin",
+        default=None,
+        help="comma-separated admin base URLs of the service processes (default: --url)",
+    )
     parser.add_argument("-n", "--tasks", type=int, default=20_000)
     parser.add_argument("-c", "--concurrency", type=int, default=8)
     parser.add_argument("--seed", type=int, default=0)
@@ -155,9 +160,30 @@ def service_call(url: str, path: str, method: str = "GET") -> dict[str, Any]:
         return result
 
 
+def service_stats(admins: list[str], job: str) -> dict[str, Any]:
+    """What every service process saw for ``job``, added up.
+
+    Unique IDs are counted per process: if a task were sent twice to different processes, the
+    sum of ``tasks`` would exceed N, so ``tasks == unique == N`` still proves exactly-once.
+    """
+    total: dict[str, Any] = {}
+    for admin in admins:
+        stats = service_call(admin, f"/_bench/stats?job={job}")
+        for key in ("requests", "tasks", "unique", "body_bytes", "service_cpu_s"):
+            total[key] = total.get(key, 0) + stats[key]
+        total["fingerprint"] = (total.get("fingerprint", 0) + stats["fingerprint"]) % 2**64
+        total["max_chunk"] = max(total.get("max_chunk", 0), stats["max_chunk"])
+    return total
+
+
+def admin_urls(args: argparse.Namespace) -> list[str]:
+    """The admin base URLs a runner reads the service's counters from."""
+    return args.admin.split(",") if args.admin else [args.url]
+
+
 def emit(client: str, args: argparse.Namespace, meter: Meter, **extra: Any) -> None:
     """Print the runner's one result line, with what the service saw for the job."""
-    stats = service_call(args.url, f"/_bench/stats?job={args.job}")
+    stats = service_stats(admin_urls(args), args.job)
     n = args.tasks
     result = {
         "client": client,

@@ -33,6 +33,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -95,12 +96,20 @@ def _priority_state() -> str:
     return f"process nice {os.getpriority(os.PRIO_PROCESS, 0)}, {group}"
 
 
-class Bench:
-    """Runs runner processes against one fake service and keeps every result."""
+@dataclass
+class Service:
+    """A running fake service: the API base URL and the admin URL of each of its processes."""
 
-    def __init__(self, args: argparse.Namespace, url: str) -> None:
+    url: str
+    admins: list[str]
+
+
+class Bench:
+    """Runs runner processes against a fake service and keeps every result."""
+
+    def __init__(self, args: argparse.Namespace, service: Service) -> None:
         self.args = args
-        self.url = url
+        self.svc = service
         self.results: list[dict[str, Any]] = []
         self._seq = 0
 
@@ -116,11 +125,12 @@ class Bench:
     def run(self, client: str, scenario: str, **kw: Any) -> dict[str, Any]:
         self._seq += 1
         job = f"{scenario}-{SHORT[client]}-{self._seq}"
-        extra = ["--url", self.url, "--job", job, "--seed", str(self.args.seed)]
+        extra = ["--url", self.svc.url, "--admin", ",".join(self.svc.admins)]
+        extra += ["--job", job, "--seed", str(self.args.seed)]
         for key, value in kw.items():
             extra += [f"--{key.replace('_', '-')}", str(value)]
         cmd, env = self.command(client, *extra)
-        before = self.service("/_bench/stats?job=-")["service_cpu_s"]
+        before = common.service_stats(self.svc.admins, "-")["service_cpu_s"]
         proc = subprocess.run(
             cmd,
             env=env,
@@ -131,7 +141,7 @@ class Bench:
             start_new_session=True,
             preexec_fn=_raise_priority,
         )
-        after = self.service("/_bench/stats?job=-")["service_cpu_s"]
+        after = common.service_stats(self.svc.admins, "-")["service_cpu_s"]
         lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(common.RESULT_PREFIX)]
         if proc.returncode != 0 or not lines:
             tail = "\n".join(proc.stderr.splitlines()[-15:])
@@ -142,13 +152,15 @@ class Bench:
             # Service CPU of the whole runner process lifetime (warm-up included): an upper bound.
             result["service_busy"] = round((after - before) / result["wall_s"], 3)
         if kw.get("tasks", 0) >= 100_000:
-            self.service(f"/_bench/forget?job={job}", "POST")
+            self.tell(f"/_bench/forget?job={job}")
         self.results.append(result)
         _log(_brief(result))
         return result
 
-    def service(self, path: str, method: str = "GET") -> dict[str, Any]:
-        return common.service_call(self.url, path, method)
+    def tell(self, path: str) -> None:
+        """POST an admin request to every process of the current service."""
+        for admin in self.svc.admins:
+            common.service_call(admin, path, "POST")
 
 
 def _brief(r: dict[str, Any]) -> str:
@@ -162,28 +174,41 @@ def _brief(r: dict[str, Any]) -> str:
 
 
 @contextmanager
-def fake_service(latency_ms: float = 0.0) -> Iterator[str]:
-    """Start benchmarks/fake_service.py in its own process; yield its base URL."""
-    proc = subprocess.Popen(
-        [sys.executable, str(HERE / "fake_service.py"), "--latency-ms", str(latency_ms)],
-        stdout=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-        preexec_fn=_raise_priority,
-    )
-    try:
+def fake_service(workers: int = 1) -> Iterator[Service]:
+    """Start benchmarks/fake_service.py as ``workers`` processes sharing one port."""
+    procs: list[subprocess.Popen[str]] = []
+
+    def start(port: int) -> tuple[int, int]:
+        cmd = [sys.executable, str(HERE / "fake_service.py"), "--port", str(port)]
+        if workers > 1:
+            cmd.append("--reuse-port")
+        proc = subprocess.Popen(
+            cmd,
+            stdout=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+            preexec_fn=_raise_priority,
+        )
+        procs.append(proc)
         assert proc.stdout is not None
-        line = proc.stdout.readline()
-        if not line.startswith("LISTENING "):
+        line = proc.stdout.readline().split()
+        if len(line) != 4 or line[0] != "LISTENING":
             raise RuntimeError(f"fake service did not start: {line!r}")
-        yield f"http://127.0.0.1:{int(line.split()[1])}"
+        return int(line[1]), int(line[3])
+
+    try:
+        port, admin = start(0)
+        admins = [admin] + [start(port)[1] for _ in range(workers - 1)]
+        yield Service(f"http://127.0.0.1:{port}", [f"http://127.0.0.1:{a}" for a in admins])
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 def ideal_seconds(n: int, concurrency: int, latency_s: float) -> float:
@@ -349,7 +374,8 @@ def report(bench: Bench, meta: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         out.append(
             f"**Scenario B** — {args.tasks:,} tasks, {args.latency_ms:g} ms added latency per "
             f"request, concurrency {args.latency_concurrency}; ideal = "
-            f"ceil(ceil(N/100)/C) x {args.latency_ms:g} ms = {ideal:.3f} s:"
+            f"ceil(ceil(N/100)/C) x {args.latency_ms:g} ms = {ideal:.3f} s; the fake service "
+            f"runs as {args.latency_service_workers} process(es) sharing its port:"
         )
         out.append("")
         out.append(
@@ -447,6 +473,12 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--latency-concurrency", type=int, default=32)
+    parser.add_argument(
+        "--latency-service-workers",
+        type=int,
+        default=2,
+        help="fake service processes (sharing one port) for the latency scenario",
+    )
     parser.add_argument("--stream-tasks", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--timeout", type=float, default=600.0, help="per runner process")
@@ -505,8 +537,9 @@ def main() -> None:
         )
         meta["priority"] = probe.stdout.strip() or "default"
     _log(f"runner priority: {meta['priority']}")
-    with fake_service() as url:
-        bench = Bench(args, url)
+    with contextlib.ExitStack() as stack:
+        main_service = stack.enter_context(fake_service(1))
+        bench = Bench(args, main_service)
         if "ser" in parts:
             for client in clients:
                 bench.run(client, "ser", mode="serialize")
@@ -516,24 +549,25 @@ def main() -> None:
         if "brk" in parts and BT in wanted:
             for _ in range(args.reps):
                 bench.run(BT, "brk", tasks=args.tasks, concurrency=args.concurrency, mode="sender")
-        for scenario, conc, latency in (
-            ("A", args.concurrency, 0.0),
-            ("B", args.latency_concurrency, args.latency_ms),
-        ):
-            if scenario not in parts:
-                continue
-            bench.service(f"/_bench/config?latency_ms={latency}", "POST")
+        if "A" in parts:
             for rep in range(args.reps):
                 # Rotate the order so no client always runs first (or right after the slowest).
-                order = clients[rep % len(clients) :] + clients[: rep % len(clients)]
-                for client in order:
-                    bench.run(client, scenario, tasks=args.tasks, concurrency=conc)
-                if scenario == "B":
-                    # References for the ideal: the service alone, and batchtasks' request path.
-                    bench.run(RAW, "rawB", tasks=args.tasks, concurrency=conc)
-                    if "brk" in parts and BT in wanted:
-                        bench.run(BT, "brkB", tasks=args.tasks, concurrency=conc, mode="sender")
-            bench.service("/_bench/config?latency_ms=0", "POST")
+                for client in clients[rep % len(clients) :] + clients[: rep % len(clients)]:
+                    bench.run(client, "A", tasks=args.tasks, concurrency=args.concurrency)
+        if "B" in parts:
+            # With 32 requests in flight, one service process parsing them one after another
+            # would add its own time to every round; the latency scenario gets more processes.
+            bench.svc = stack.enter_context(fake_service(args.latency_service_workers))
+            bench.tell(f"/_bench/config?latency_ms={args.latency_ms}")
+            conc = args.latency_concurrency
+            for rep in range(args.reps):
+                for client in clients[rep % len(clients) :] + clients[: rep % len(clients)]:
+                    bench.run(client, "B", tasks=args.tasks, concurrency=conc)
+                # References for the ideal: the service alone, and batchtasks' request path.
+                bench.run(RAW, "rawB", tasks=args.tasks, concurrency=conc)
+                if "brk" in parts and BT in wanted:
+                    bench.run(BT, "brkB", tasks=args.tasks, concurrency=conc, mode="sender")
+            bench.svc = main_service
         if "C" in parts and BT in wanted:
             for mode in ("stream", "stream-iter"):
                 bench.run(BT, "C", tasks=args.stream_tasks, concurrency=args.concurrency, mode=mode)

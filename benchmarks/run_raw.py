@@ -51,12 +51,13 @@ async def _bulk(args: Any) -> None:
             warm_url = url.replace(args.job, args.job + "-warmup")
             await _post_all(session, warm_url, _bodies(args.warmup, args.seed, 10_000_000), 1)
         bodies = _bodies(args.tasks, args.seed)
-        before = common.service_call(args.url, f"/_bench/stats?job={args.job}")["service_cpu_s"]
+        admins = common.admin_urls(args)
+        before = common.service_stats(admins, args.job)["service_cpu_s"]
         with common.Meter() as meter:
             done = await _post_all(session, url, bodies, args.concurrency)
     if done != args.tasks:
         raise SystemExit(f"{CLIENT}: {done} of {args.tasks} results")
-    after = common.service_call(args.url, f"/_bench/stats?job={args.job}")["service_cpu_s"]
+    after = common.service_stats(admins, args.job)["service_cpu_s"]
     service_cpu = after - before
     common.emit(
         CLIENT,
