@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import itertools
 import operator
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from typing import Any
@@ -255,6 +256,10 @@ class BulkAddEngine:
                 packer = self._packer
                 model = TaskAddParameter
                 to_json = model.__pydantic_serializer__.to_json
+                # A list or tuple of models: whole requests at a time (see `_whole_request`).
+                whole = fast and seen is None and type(value) in (list, tuple)
+                if whole and await self._push_whole_requests(value, iterator):  # type: ignore[arg-type]
+                    return
                 for item in iterator:
                     if fast and seen is None and type(item) is model:
                         # `_ingest`'s hot path, inlined: a validated model from a Sequence
@@ -275,6 +280,10 @@ class BulkAddEngine:
                         full = self._ingest(item, seen)
                     if full is not None:
                         await self._push(full)
+                        if self.stop_reason is not None:
+                            return
+                        if whole and await self._push_whole_requests(value, iterator):  # type: ignore[arg-type]
+                            return
                     if self.stop_reason is not None:
                         return
         except Exception as exc:
@@ -289,6 +298,58 @@ class BulkAddEngine:
             await self._push(last)
         # In case the final flush made nothing to do (e.g. every task was rejected client-side).
         self._wake_all()
+
+    async def _push_whole_requests(
+        self, value: list[Any] | tuple[Any, ...], iterator: Iterator[Any]
+    ) -> bool:
+        """Push whole requests from `value` while they can be built at once; True: stop feeding.
+
+        Called only where the item loop would read its next item with the packer empty; leaves
+        `iterator` exactly where that loop would be after the same chunks.
+        """
+        packer = self._packer
+        while not len(packer):
+            chunk = self._whole_request(value, iterator)
+            if chunk is None:
+                return False
+            await self._push(chunk)
+            if self.stop_reason is not None:
+                return True
+        return False
+
+    def _whole_request(
+        self, value: list[Any] | tuple[Any, ...], iterator: Iterator[Any]
+    ) -> Chunk | None:
+        """The next `max_tasks` items of `value` as one chunk, if the item loop would make exactly
+        that chunk from them (all models, all serializable, all fitting one body); else None.
+
+        The same steps as the item loop's model path, done per request rather than per task
+        (serialization, IDs, keys, entries and the size as list operations). `value` is read by
+        position (`consumed` is where `iterator` stands; nothing can run between reading the
+        slice and advancing `iterator` past it), so nothing is read that the loop would not read.
+        Anything unusual returns None and the item loop handles these items one by one, with
+        its own errors at its own places.
+        """
+        packer = self._packer
+        step = packer.max_tasks
+        start = self.consumed
+        batch = value[start : start + step]
+        if len(batch) != step or set(map(type, batch)) != _ONLY_MODELS:
+            return None
+        to_json = TaskAddParameter.__pydantic_serializer__.to_json
+        try:
+            datas = [to_json(item, by_alias=True, exclude_none=True) for item in batch]
+        except Exception:  # the item loop meets (and reports) the same error at the same item
+            return None
+        size = ENVELOPE_SIZE - 1 + step + sum(map(len, datas))
+        if size >= packer.limit:
+            return None
+        ids: list[str] = list(map(_ID, batch))
+        entries = list(map(Entry, ids, map(str.lower, ids), datas, range(start, start + step)))
+        collections.deque(itertools.islice(iterator, step), maxlen=0)
+        self.consumed = start + step
+        self._ledger.submitted += step
+        return Chunk(entries, size)
 
     def _arm_linger(self) -> None:
         """An async input may stall: send a partial chunk if it gets no company for `LINGER`."""
@@ -840,6 +901,7 @@ def _pop_loose(by_id: dict[str, Entry], result: object) -> Entry | None:
 
 
 _ID = operator.attrgetter("id")
+_ONLY_MODELS = {TaskAddParameter}
 
 
 def _check_sequence_duplicates(value: Sequence[Any]) -> None:
