@@ -446,7 +446,8 @@ def loads_json(body: bytes) -> Any:
         ValueError, UnicodeDecodeError, RecursionError: what `json.loads` raises.
     """
     try:
-        return from_json(body)
+        # Only keys are worth interning: result values (IDs, eTags, dates, URLs) are all unique.
+        return from_json(body, cache_strings="keys")
     except Exception:  # any refusal: let the reference parser decide
         return json.loads(body)
 

@@ -114,20 +114,23 @@ def format_duration(value: timedelta) -> str:
 
 # Bulk adds serialize the same few durations (e.g. one maxWallClockTime) for every task: a lookup
 # is several times cheaper than formatting. Bounded, so arbitrary values cannot grow it forever.
-_DURATION_CACHE: dict[timedelta, str] = {}
 _DURATION_CACHE_SIZE = 256
 
 
-def _format_duration_cached(value: timedelta) -> str:
-    try:
-        return _DURATION_CACHE[value]
-    except KeyError:
-        pass
-    text = format_duration(value)
-    if len(_DURATION_CACHE) >= _DURATION_CACHE_SIZE:
-        _DURATION_CACHE.clear()
-    _DURATION_CACHE[value] = text
-    return text
+class _DurationCache(dict[timedelta, str]):
+    """`format_duration` per value. A hit is `dict.__getitem__` itself, so pydantic-core's call
+    runs no Python frame; only a miss runs `__missing__`."""
+
+    def __missing__(self, value: timedelta) -> str:
+        text = format_duration(value)
+        if len(self) >= _DURATION_CACHE_SIZE:
+            self.clear()
+        self[value] = text
+        return text
+
+
+_DURATION_CACHE = _DurationCache()
+_format_duration_cached = _DURATION_CACHE.__getitem__
 
 
 # pydantic-core parses ISO 8601 durations (incl. 7 fractional digits) itself; only the output needs
