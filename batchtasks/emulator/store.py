@@ -322,21 +322,33 @@ class Store:
 
         def work() -> tuple[list[dict[str, Any]], str | None]:
             sql = "SELECT id_lower, body FROM jobs WHERE 1=1"
-            args: list[object] = []
-            if where:
-                sql += f" AND {where}"
-                args.extend(params)
-            if after is not None:
-                sql += " AND id_lower > ?"
-                args.append(after)
-            sql += " ORDER BY id_lower LIMIT ?"
-            args.append(limit + 1)
-            rows = self.conn.execute(sql, args).fetchall()
-            more = len(rows) > limit
-            rows = rows[:limit]
-            return [json.loads(r[1]) for r in rows], (rows[-1][0] if more else None)
+            return self._page(sql, [], where, params, after, limit)
 
         return await self._read(work)
+
+    def _page(
+        self,
+        sql: str,
+        args: list[object],
+        where: str | None,
+        params: Sequence[object],
+        after: str | None,
+        limit: int,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        # `where` is SQL compiled by filters.py from a fixed grammar, its values are in `params`:
+        # no request text is ever concatenated into the statement.
+        if where:
+            sql += f" AND {where}"
+            args.extend(params)
+        if after is not None:
+            sql += " AND id_lower > ?"
+            args.append(after)
+        sql += " ORDER BY id_lower LIMIT ?"
+        args.append(limit + 1)
+        rows = self.conn.execute(sql, args).fetchall()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return [json.loads(r[1]) for r in rows], (rows[-1][0] if more else None)
 
     async def modify_job(
         self,
@@ -542,19 +554,7 @@ class Store:
         def work() -> tuple[list[dict[str, Any]], str | None]:
             job = self._require_job(job_id)
             sql = "SELECT id_lower, body FROM tasks WHERE job_lower=?"
-            args: list[object] = [job["id"].lower()]
-            if where:
-                sql += f" AND {where}"
-                args.extend(params)
-            if after is not None:
-                sql += " AND id_lower > ?"
-                args.append(after)
-            sql += " ORDER BY id_lower LIMIT ?"
-            args.append(limit + 1)
-            rows = self.conn.execute(sql, args).fetchall()
-            more = len(rows) > limit
-            rows = rows[:limit]
-            return [json.loads(r[1]) for r in rows], (rows[-1][0] if more else None)
+            return self._page(sql, [job["id"].lower()], where, params, after, limit)
 
         return await self._read(work)
 
