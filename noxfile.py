@@ -6,11 +6,34 @@ command the README gives and the one `.ci/run` runs.  `nox -s bench` runs the be
 
 from __future__ import annotations
 
+import glob
 import os
+import shutil
+import subprocess
 
 import nox
 
-nox.options.sessions = ["tests", "lint", "typecheck", "soak"]
+
+def _interpreter(version: str) -> str | None:
+    """Path of a working `pythonX.Y` (env BATCHTASKS_PYTHON310 etc., pyenv, PATH), or None."""
+    candidates = [
+        os.environ.get(f"BATCHTASKS_PYTHON{version.replace('.', '')}"),
+        *sorted(
+            glob.glob(os.path.expanduser(f"~/.pyenv/versions/{version}.*/bin/python{version}"))
+        ),
+        shutil.which(f"python{version}"),
+    ]
+    for candidate in candidates:
+        probe = subprocess.run([candidate, "-V"], capture_output=True) if candidate else None  # noqa: S603
+        if probe is not None and probe.returncode == 0:
+            return candidate
+    return None
+
+
+#: The oldest Python we support; its session is skipped (not failed) where it is not installed.
+PY310 = _interpreter("3.10")
+
+nox.options.sessions = ["tests", "tests-3.10", "lint", "typecheck", "soak"]
 nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_missing_interpreters = False
 
@@ -20,6 +43,18 @@ def tests(session: nox.Session) -> None:
     """Unit, integration, conformance (official azure-batch SDK) and fast reliability tests."""
     session.install("-e", ".[test]")
     session.run("pytest", "-q", "-p", "no:cacheprovider", *session.posargs)
+
+
+@nox.session(name="tests-3.10", python=PY310)
+def tests_oldest_python(session: nox.Session) -> None:
+    """Unit, integration and conformance tests on Python 3.10, the oldest supported version."""
+    if PY310 is None:
+        session.skip("Python 3.10 not found; set BATCHTASKS_PYTHON310 to its path")
+    session.install("-e", ".[test]")
+    session.run(
+        "pytest", "-q", "-p", "no:cacheprovider", "tests/unit", "tests/integration",
+        "tests/conformance", *session.posargs,
+    )  # fmt: skip
 
 
 @nox.session

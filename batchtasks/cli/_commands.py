@@ -8,7 +8,6 @@ only the public API, and must never print the account key.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
@@ -26,6 +25,7 @@ from batchtasks.cli._render import (
     write_record,
     write_table,
 )
+from batchtasks.cli._runner import run_async
 
 if TYPE_CHECKING:
     from batchtasks import BatchClient
@@ -264,9 +264,9 @@ def run_command(args: argparse.Namespace) -> int:
     if args.command == "add-collection":
         from batchtasks.cli._bulk import run_add_collection
 
-        return asyncio.run(run_add_collection(args))
+        return run_async(run_add_collection(args))
     if args.command == "demo":
         from batchtasks.cli._demo import run_demo
 
-        return asyncio.run(run_demo(args))
-    return asyncio.run(_run_resource(args))
+        return run_async(run_demo(args))
+    return run_async(_run_resource(args))
