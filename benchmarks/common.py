@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
+import subprocess
 import sys
 import time
 import urllib.request
@@ -23,6 +25,20 @@ ACCOUNT = "batchdev"
 KEY = "vQ8lG5NEfsVvxCIT5tkez1NtYManOYIam2/m3QXsXQdaeuffJB85t9qjJzTXtmWeHs8jAyL6JFtfPxbzETdmog=="
 
 RESULT_PREFIX = "BENCH-RESULT "
+
+#: Set by run.py for a runner it starts under callgrind (``--instr-atstart=no``): `Meter` then
+#: switches instruction counting on for exactly the timed block, so that imports, model building
+#: and the warm-up are not counted.
+CALLGRIND = os.environ.get("BENCH_CALLGRIND") == "1"
+
+
+def _callgrind(state: str) -> None:
+    subprocess.run(
+        ["callgrind_control", f"--instr={state}", str(os.getpid())],
+        check=True,
+        capture_output=True,
+    )
+
 
 _QUALITIES = ("draft", "preview", "high", "final")
 _SCENES = ("harbour", "forest", "city-night", "desert", "interior-03", "orbit")
@@ -106,8 +122,11 @@ class Meter:
     """Wall clock and CPU time of this process (all threads) across a ``with`` block.
 
     ``runqueue_wait`` covers the main thread only (all the asyncio clients' work; for the
-    threaded 14.x client it is not meaningful).
+    threaded 14.x client it is not meaningful). ``count=False`` marks a block that is not the
+    measured call (it is left out of the instruction count under callgrind).
     """
+
+    count: bool = True
 
     wall: float = 0.0
     cpu: float = 0.0
@@ -120,6 +139,8 @@ class Meter:
     _q0: float = field(default=0.0, repr=False)
 
     def __enter__(self) -> Meter:
+        if CALLGRIND and self.count:
+            _callgrind("on")
         self._q0 = _runqueue_wait()
         self._r0 = resource.getrusage(resource.RUSAGE_SELF)
         self._c0 = time.process_time()
@@ -133,6 +154,8 @@ class Meter:
         self.user = r1.ru_utime - self._r0.ru_utime
         self.system = r1.ru_stime - self._r0.ru_stime
         self.runqueue_wait = _runqueue_wait() - self._q0
+        if CALLGRIND and self.count:
+            _callgrind("off")
 
 
 def _runqueue_wait() -> float:

@@ -7,6 +7,8 @@ What it does, in order (all against one neutral fake service in its own process,
 2. the per-task serialization micro-benchmark of each client;
 3. the fake service's ceiling, measured with a raw aiohttp loop (pre-serialized bodies);
 4. scenario A: N tasks, no added latency, concurrency 8 — throughput and client CPU per task;
+   and (where valgrind is installed) the same call under callgrind, 2,000 tasks per client,
+   counting the instructions of the timed block only: a cost ratio that machine noise cannot move;
 5. scenario B: N tasks, 50 ms added latency per request, concurrency 32 — wall time vs the ideal
    ``ceil(ceil(N/100)/C) * 50 ms``;
 6. scenario C: 1,000,000 tasks from a generator with streamed results (batchtasks only) — the
@@ -27,6 +29,8 @@ import json
 import math
 import os
 import platform
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -122,7 +126,9 @@ class Bench:
             return [sys.executable, "-S", script, *extra], env
         return [sys.executable, script, *extra], env
 
-    def run(self, client: str, scenario: str, **kw: Any) -> dict[str, Any]:
+    def run(
+        self, client: str, scenario: str, *, callgrind: bool = False, **kw: Any
+    ) -> dict[str, Any]:
         self._seq += 1
         job = f"{scenario}-{SHORT[client]}-{self._seq}"
         extra = ["--url", self.svc.url, "--admin", ",".join(self.svc.admins)]
@@ -130,6 +136,12 @@ class Bench:
         for key, value in kw.items():
             extra += [f"--{key.replace('_', '-')}", str(value)]
         cmd, env = self.command(client, *extra)
+        if callgrind:
+            # Instructions, not seconds: the same count however busy the machine is. Counting
+            # is switched on and off around the timed block by the runner (common.Meter).
+            valgrind = ["valgrind", "--tool=callgrind", "--instr-atstart=no"]
+            cmd = [*valgrind, "--callgrind-out-file=/dev/null", *cmd]
+            env["BENCH_CALLGRIND"] = "1"
         before = common.service_stats(self.svc.admins, "-")["service_cpu_s"]
         proc = subprocess.run(
             cmd,
@@ -148,6 +160,11 @@ class Bench:
             raise RuntimeError(f"{client} {scenario} failed ({proc.returncode}):\n{tail}")
         result: dict[str, Any] = json.loads(lines[-1][len(common.RESULT_PREFIX) :])
         result.update(scenario=scenario, job=job)
+        if callgrind:
+            counted = re.findall(r"Collected : (\d+)", proc.stderr)
+            if not counted:
+                raise RuntimeError(f"{client} {scenario}: no instruction count from callgrind")
+            result["instructions_per_task"] = round(int(counted[-1]) / result["tasks"])
         if "wall_s" in result:
             # Service CPU of the whole runner process lifetime (warm-up included): an upper bound.
             result["service_busy"] = round((after - before) / result["wall_s"], 3)
@@ -166,6 +183,9 @@ class Bench:
 def _brief(r: dict[str, Any]) -> str:
     if r.get("mode") == "serialize":
         return f"{r['client']:<40} serialize {r['serialize_us_per_task']:.2f} us/task"
+    if "instructions_per_task" in r:
+        per = r["instructions_per_task"]
+        return f"{r['scenario']:<4} {r['client']:<40} {per:>10,} instructions/task"
     return (
         f"{r['scenario']:<4} {r['client']:<40} {r['tasks_per_s']:>10.0f} tasks/s "
         f"{r['wall_s']:7.3f} s  {r['cpu_us_per_task']:7.2f} us CPU/task  "
@@ -367,6 +387,32 @@ def report(bench: Bench, meta: dict[str, Any]) -> tuple[str, dict[str, Any]]:
             goals["A_cpu_us_per_task"] = cpu
             goals["A_met"] = ratio >= 5.0 and cpu <= 10.0
 
+    # Scenario A in instructions.
+    icount = {c: rows("I", c)[-1] for c in CLIENTS if rows("I", c)}
+    if icount:
+        n_i = next(iter(icount.values()))["tasks"]
+        out.append(
+            f"**Scenario A in instructions** — {n_i:,} tasks, no added latency, concurrency "
+            f"{args.concurrency}, each client under callgrind, counting only its timed block "
+            "(the bulk call and the check of its results). An instruction count does not depend "
+            "on what else the machine is doing, so this ratio is the noise-free form of the CPU "
+            "ratio above (it weighs every instruction alike: cache misses and waits are not in it)."
+        )
+        out.append("")
+        out.append("| client | instructions per task | 15.x ÷ this | check |")
+        out.append("|---|---:|---:|---|")
+        base_i = icount[SDK15]["instructions_per_task"] if SDK15 in icount else None
+        for client, r in icount.items():
+            per = r["instructions_per_task"]
+            out.append(
+                f"| {client} | {per:,} | {base_i / per if base_i else 0:.2f}x | "
+                f"{_check(r, r['tasks'], None)} |"
+            )
+        out.append("")
+        if BT in icount and base_i:
+            goals["A_instructions_vs_15x"] = round(base_i / icount[BT]["instructions_per_task"], 2)
+            goals["A_instructions_per_task"] = icount[BT]["instructions_per_task"]
+
     # Scenario B.
     b = {c: rows("B", c) for c in CLIENTS if rows("B", c)}
     if b:
@@ -453,7 +499,13 @@ def report(bench: Bench, meta: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     verdict = {
         "A_met": f"A: batchtasks ≥ 5x 15.x throughput and ≤ 10 µs client CPU/task — "
         f"{goals.get('A_throughput_vs_15x')}x the throughput, {goals.get('A_cpu_us_per_task')} µs "
-        f"({goals.get('A_cpu_vs_15x')}x less CPU per task than 15.x)",
+        f"({goals.get('A_cpu_vs_15x')}x less CPU per task than 15.x"
+        + (
+            f"; {goals['A_instructions_vs_15x']}x fewer instructions per task"
+            if "A_instructions_vs_15x" in goals
+            else ""
+        )
+        + ")",
         "B_met": f"B: ≤ 1.2x ideal — {goals.get('B_ratio_to_ideal')}x "
         f"({goals.get('B_ratio_to_raw_loop')}x the raw loop's time on the same service)",
         "C_met": f"C: peak RSS < 200 MB streaming — {goals.get('C_peak_rss_mb')} MB",
@@ -484,8 +536,15 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=600.0, help="per runner process")
     parser.add_argument(
         "--only",
-        default="ser,ceil,brk,A,B,C",
-        help="comma-separated parts to run: ser, ceil, brk (batchtasks CPU breakdown), A, B, C",
+        default="ser,ceil,brk,A,I,B,C",
+        help="comma-separated parts to run: ser, ceil, brk (batchtasks CPU breakdown), A, "
+        "I (scenario A in instructions, under callgrind), B, C",
+    )
+    parser.add_argument(
+        "--instruction-tasks",
+        type=int,
+        default=2_000,
+        help="tasks per client for the instruction count (I); 14.x takes ~2 min per 2,000",
     )
     parser.add_argument("--clients", default=",".join(SHORT[c] for c in CLIENTS), help="bt,s15,s14")
     parser.add_argument(
@@ -507,6 +566,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.tasks, args.reps, args.stream_tasks = 2_000, 1, 20_000
+        args.instruction_tasks = 200
     parts = set(args.only.split(","))
     wanted = {c for c in CLIENTS if SHORT[c] in args.clients.split(",")}
     clients = [c for c in CLIENTS if c in wanted]
@@ -554,6 +614,18 @@ def main() -> None:
                 # Rotate the order so no client always runs first (or right after the slowest).
                 for client in clients[rep % len(clients) :] + clients[: rep % len(clients)]:
                     bench.run(client, "A", tasks=args.tasks, concurrency=args.concurrency)
+        if "I" in parts:
+            if shutil.which("valgrind") and shutil.which("callgrind_control"):
+                for client in clients:
+                    bench.run(
+                        client,
+                        "I",
+                        callgrind=True,
+                        tasks=args.instruction_tasks,
+                        concurrency=args.concurrency,
+                    )
+            else:
+                _log("I: valgrind not found (apt-get install valgrind); instruction counts skipped")
         if "B" in parts:
             # With 32 requests in flight, one service process parsing them one after another
             # would add its own time to every round; the latency scenario gets more processes.
