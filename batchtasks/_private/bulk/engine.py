@@ -345,11 +345,10 @@ class BulkAddEngine:
         if size >= packer.limit:
             return None
         ids: list[str] = list(map(_ID, batch))
-        entries = list(map(Entry, ids, map(str.lower, ids), datas, range(start, start + step)))
         collections.deque(itertools.islice(iterator, step), maxlen=0)
         self.consumed = start + step
         self._ledger.submitted += step
-        return Chunk(entries, size)
+        return Chunk.from_columns(ids, datas, start, size)
 
     def _arm_linger(self) -> None:
         """An async input may stall: send a partial chunk if it gets no company for `LINGER`."""
@@ -534,12 +533,7 @@ class BulkAddEngine:
         )
 
     async def _send(self, chunk: Chunk) -> None:
-        entries = chunk.entries
-        now = self._now()
-        for entry in entries:
-            if not entry.attempts:
-                entry.first_sent = now
-            entry.attempts += 1
+        chunk.sent(self._now())
         self._inflight.add(chunk)
         try:
             results = await self._sender(self._job_id, chunk.body())
@@ -552,18 +546,29 @@ class BulkAddEngine:
         else:
             self._inflight.discard(chunk)
             self._ledger.requests += 1
-            self._on_results(entries, results)
+            self._on_results(chunk, results)
         await self._ledger.flush()
         if self._finished():
             self._wake_all()
 
     # -- outcomes -----------------------------------------------------------------------------
 
-    def _on_results(self, entries: list[Entry], results: list[dict[str, Any]]) -> None:
-        # Hot path: one dict pop per result, exact status/ID first; anything unusual falls back.
-        by_id = {entry.task_id: entry for entry in entries}
-        retry: list[Entry] = []
+    def _on_results(self, chunk: Chunk, results: list[dict[str, Any]]) -> None:
         ledger = self._ledger
+        if chunk.columns is not None and ledger.compact:
+            # Hot path of a whole request: every task added, seen with C-level list operations;
+            # no Entry is ever made for these tasks. Anything else goes the per-result way.
+            ordered = _all_added(chunk.columns[0], results)
+            if ordered is not None:
+                ledger.added_columns(*chunk.added_columns(), ordered)
+                return
+        entries = chunk.entries
+        # One dict pop per result, exact status/ID first; anything unusual falls back.
+        by_id = {entry.task_id: entry for entry in entries}
+        # The same ID more than once in this request (possible only with detect_duplicates
+        # off): the first occurrence is in `by_id`, the others wait here for their own result.
+        later: list[Entry] = [] if len(by_id) == len(entries) else _repeats(entries, by_id)
+        retry: list[Entry] = []
         added = ledger.added
         # With no observer, the order of outcomes within a response is invisible: successes
         # are handed over in one batch.
@@ -577,6 +582,8 @@ class BulkAddEngine:
                 entry = by_id.pop(result["taskId"])
             except (KeyError, TypeError):
                 found = _pop_loose(by_id, result)
+                if found is None and later:
+                    found = _pop_repeat(later, result)
                 if found is None:
                     continue  # not ours, or a repeated result for the same task
                 entry = found
@@ -612,9 +619,9 @@ class BulkAddEngine:
                 retry.append(entry)
         if ok_entries:
             ledger.added_all(ok_entries, ok_raws)
-        if by_id:
+        if by_id or later:
             missing = _MissingResult()
-            for entry in by_id.values():
+            for entry in [*by_id.values(), *later]:
                 entry.maybe_added = True
                 entry.last_error = None
                 entry.last_exception = missing
@@ -883,6 +890,57 @@ class BulkAddEngine:
             reason=reason,
             code=CLIENT_CODE_NOT_ATTEMPTED,
         )
+
+
+_STATUS = operator.itemgetter("status")
+_TASK_ID = operator.itemgetter("taskId")
+
+
+def _all_added(ids: list[str], results: object) -> list[dict[str, Any]] | None:
+    """`results` in the order of `ids` if each ID has exactly one ``success`` result, else None.
+
+    Exact spellings only (status ``success``, the ID as sent): anything else — another status or
+    casing, a missing, repeated or foreign result, a malformed answer — returns None, and the
+    caller's per-result path decides, as it would without this shortcut.
+    """
+    if type(results) is not list or len(results) != len(ids):
+        return None
+    try:
+        if list(map(_STATUS, results)).count("success") != len(ids):
+            return None
+        got = list(map(_TASK_ID, results))
+        if got == ids:
+            return results
+        by_id = dict(zip(got, results, strict=True))
+        if len(by_id) != len(ids):
+            return None
+        return list(map(by_id.__getitem__, ids))
+    except (KeyError, TypeError):  # a result that is not an object, or lacks a field
+        return None
+
+
+def _repeats(entries: list[Entry], by_id: dict[str, Entry]) -> list[Entry]:
+    """Rebuild `by_id` with the first entry of each ID; return the later ones, in order."""
+    by_id.clear()
+    later: list[Entry] = []
+    for entry in entries:
+        if entry.task_id in by_id:
+            later.append(entry)
+        else:
+            by_id[entry.task_id] = entry
+    return later
+
+
+def _pop_repeat(later: list[Entry], result: object) -> Entry | None:
+    """Take the first waiting repeat whose ID is the result's (ignoring case)."""
+    task_id = result.get("taskId") if type(result) is dict else None
+    if type(task_id) is not str:
+        return None
+    key = task_id.lower()
+    for position, entry in enumerate(later):
+        if entry.key == key:
+            return later.pop(position)
+    return None
 
 
 def _pop_loose(by_id: dict[str, Entry], result: object) -> Entry | None:

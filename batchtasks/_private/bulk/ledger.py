@@ -119,6 +119,19 @@ class Ledger:
         self._added_attempts.extend(attempts)
         self._added_raws.extend(raws)
 
+    def added_columns(
+        self, ids: list[str], start: int, attempts: int, raws: list[dict[str, Any]]
+    ) -> None:
+        """Tasks `ids` (input indexes from `start` on, `attempts` each) all ADDED, with their
+        results `raws` in the same order; only for a `compact` ledger. The chunk they came in
+        (`Chunk.added_columns`) guarantees that these tasks had no terminal state before."""
+        n = len(ids)
+        self.counts["added"] += n
+        self._added_ids.extend(ids)
+        self._added_indexes.extend(range(start, start + n))
+        self._added_attempts.extend(repeat(attempts, n))
+        self._added_raws.extend(raws)
+
     @property
     def collected(self) -> list[TaskAddOutcome] | None:
         """Every delivered outcome, in no particular order (None when not collecting)."""

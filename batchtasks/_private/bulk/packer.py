@@ -64,23 +64,94 @@ class Entry:
 
 
 class Chunk:
-    """A group of entries that fits one request: `size` is the exact length of `body()`."""
+    """A group of entries that fits one request: `size` is the exact length of `body()`.
 
-    __slots__ = ("entries", "size")
+    A chunk made by `from_columns` (a whole request of fresh tasks) holds its tasks as parallel
+    lists and makes no `Entry` until one is needed: a request whose tasks are all added never
+    makes any (`added_columns`). Anything else — a failure, a retry, a 413, cancellation — reads
+    `entries`, which builds them once, carrying the chunk's sends as their attempts.
+    """
+
+    __slots__ = ("_columns", "_entries", "_first_sent", "_sends", "size")
 
     def __init__(self, entries: list[Entry], size: int) -> None:
-        self.entries = entries
+        self._entries: list[Entry] | None = entries
+        self._columns: tuple[list[str], list[bytes], int] | None = None
+        self._sends = 0
+        self._first_sent = 0.0
         self.size = size
+
+    @classmethod
+    def from_columns(cls, ids: list[str], datas: list[bytes], start: int, size: int) -> Chunk:
+        """A chunk of fresh tasks: IDs, their JSON bytes, and the input index of the first."""
+        chunk = cls.__new__(cls)
+        chunk._entries = None
+        chunk._columns = (ids, datas, start)
+        chunk._sends = 0
+        chunk._first_sent = 0.0
+        chunk.size = size
+        return chunk
+
+    @property
+    def columns(self) -> tuple[list[str], list[bytes], int] | None:
+        """(IDs, bytes, first index) while no `Entry` was made for this chunk, else None."""
+        return self._columns
+
+    @property
+    def entries(self) -> list[Entry]:
+        """The chunk's entries (made now, once, for a chunk from `from_columns`)."""
+        entries = self._entries
+        if entries is None:
+            if self._columns is None:
+                raise RuntimeError("the tasks of this chunk already have their terminal state")
+            ids, datas, start = self._columns
+            entries = list(
+                map(Entry, ids, map(str.lower, ids), datas, range(start, start + len(ids)))
+            )
+            if self._sends:
+                for entry in entries:
+                    entry.attempts = self._sends
+                    entry.first_sent = self._first_sent
+            self._entries = entries
+            self._columns = None
+        return entries
+
+    def sent(self, now: float) -> None:
+        """Count an attempt of every task in the chunk (`now`: engine clock)."""
+        if self._entries is None:
+            if not self._sends:
+                self._first_sent = now
+            self._sends += 1
+            return
+        for entry in self._entries:
+            if not entry.attempts:
+                entry.first_sent = now
+            entry.attempts += 1
+
+    def added_columns(self) -> tuple[list[str], int, int]:
+        """Retire a column chunk whose tasks were all added: (IDs, first index, attempts).
+
+        Its tasks then have their terminal state; `entries` refuses to make them afterwards.
+        """
+        columns = self._columns
+        if columns is None:
+            raise RuntimeError("added_columns() on a chunk whose entries were made")
+        self._columns = None
+        return columns[0], columns[2], self._sends
 
     def body(self) -> bytes:
         """The exact request body: the envelope around the tasks' bytes, joined by commas."""
-        return b"".join((BODY_PREFIX, b",".join([e.data for e in self.entries]), BODY_SUFFIX))
+        columns = self._columns
+        datas = columns[1] if columns is not None else [e.data for e in self.entries]
+        return b"".join((BODY_PREFIX, b",".join(datas), BODY_SUFFIX))
 
     def __len__(self) -> int:
-        return len(self.entries)
+        if self._columns is not None:
+            return len(self._columns[0])
+        return len(self._entries) if self._entries is not None else 0
 
     def __repr__(self) -> str:
-        return f"Chunk(tasks={len(self.entries)}, size={self.size})"
+        return f"Chunk(tasks={len(self)}, size={self.size})"
 
 
 def single_body_size(entry: Entry) -> int:
