@@ -5,7 +5,6 @@ models (which reads an all-success answer without making per-task entries) and o
 
 from __future__ import annotations
 
-import asyncio
 import json
 import random
 from collections.abc import Callable
@@ -163,32 +162,3 @@ async def test_an_id_repeated_in_one_request_still_gets_its_own_outcome(kind: st
     assert failed.index in (7, 99)
     assert failed.error_code == "TaskExists"
     assert svc.stored_counts["t7"] == 1
-
-
-async def test_cancelled_whole_requests_account_for_every_task_read() -> None:
-    # Whole requests of models in flight and queued when the run is cancelled: their tasks get
-    # their entries then, with the attempt they had (in flight: UNKNOWN after one attempt;
-    # queued: NOT_ATTEMPTED, no attempt), and each exactly once.
-    models = [TaskAddParameter(id=f"T{i}", command_line="echo") for i in range(5000)]
-    svc = FakeService()
-    svc.gate = asyncio.Event()
-    seen: list[Any] = []
-    run = asyncio.ensure_future(
-        run_add_collection(
-            svc, "job", models, policy=fast_policy(), max_concurrency=3, on_result=seen.append
-        )
-    )
-    for _ in range(50):
-        await asyncio.sleep(0)
-    assert svc.in_flight == 3
-    run.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await run
-    assert sorted(o.index for o in seen) == list(range(len(seen)))
-    by_outcome = {o.outcome for o in seen}
-    assert by_outcome == {Outcome.UNKNOWN, Outcome.NOT_ATTEMPTED}
-    unknown = [o for o in seen if o.outcome is Outcome.UNKNOWN]
-    assert len(unknown) == 300
-    assert {o.attempts for o in unknown} == {1}
-    assert {o.attempts for o in seen if o.outcome is Outcome.NOT_ATTEMPTED} == {0}
-    assert svc.in_flight == 0

@@ -540,20 +540,26 @@ async def test_input_is_read_lazily_with_bounded_read_ahead() -> None:
         await run
 
 
-async def test_cancellation_accounts_for_every_task_read() -> None:
+def _generated(n: int) -> Iterator[dict[str, Any]]:
+    yield from tasks(n)
+
+
+def _models(n: int) -> list[TaskAddParameter]:
+    # A list of models travels as whole requests (column chunks) until something needs entries.
+    return [TaskAddParameter.model_validate(t) for t in tasks(n)]
+
+
+@pytest.mark.parametrize("make", [_generated, _models], ids=["generator", "list of models"])
+async def test_cancellation_accounts_for_every_task_read(make: Any) -> None:
     svc = FakeService()
     svc.gate = asyncio.Event()
     seen: list[TaskAddOutcome] = []
-
-    def gen() -> Iterator[dict[str, Any]]:
-        yield from tasks(5000)
-
     progress: list[BulkProgress] = []
     run = asyncio.ensure_future(
         run_add_collection(
             svc,
             "job",
-            gen(),
+            make(5000),
             policy=fast_policy(),
             max_concurrency=3,
             on_result=seen.append,
@@ -575,9 +581,11 @@ async def test_cancellation_accounts_for_every_task_read() -> None:
     unknown = [o for o in seen if o.outcome is Outcome.UNKNOWN]
     assert len(unknown) == 300
     assert all("in flight" in (o.reason or "") for o in unknown)
+    assert {o.attempts for o in unknown} == {1}
     rest = [o for o in seen if o.outcome is not Outcome.UNKNOWN]
     assert rest
     assert all(o.outcome is Outcome.NOT_ATTEMPTED for o in rest)
+    assert {o.attempts for o in rest} == {0}
     assert svc.in_flight == 0
 
 
