@@ -931,12 +931,17 @@ def _repeats(entries: list[Entry], by_id: dict[str, Entry]) -> list[Entry]:
     return later
 
 
+def _result_key(result: object) -> str | None:
+    """A result's taskId lower-cased (as `Entry.key`), or None if it has no string taskId."""
+    task_id = result.get("taskId") if type(result) is dict else None
+    return task_id.lower() if type(task_id) is str else None
+
+
 def _pop_repeat(later: list[Entry], result: object) -> Entry | None:
     """Take the first waiting repeat whose ID is the result's (ignoring case)."""
-    task_id = result.get("taskId") if type(result) is dict else None
-    if type(task_id) is not str:
+    key = _result_key(result)
+    if key is None:
         return None
-    key = task_id.lower()
     for position, entry in enumerate(later):
         if entry.key == key:
             return later.pop(position)
@@ -945,12 +950,9 @@ def _pop_repeat(later: list[Entry], result: object) -> Entry | None:
 
 def _pop_loose(by_id: dict[str, Entry], result: object) -> Entry | None:
     """Find a result's entry when its taskId differs in case from what was sent."""
-    if type(result) is not dict:
+    key = _result_key(result)
+    if key is None:
         return None
-    task_id = result.get("taskId")
-    if type(task_id) is not str:
-        return None
-    key = task_id.lower()
     for sent, entry in by_id.items():
         if entry.key == key:
             del by_id[sent]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import inspect
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import repeat
 from typing import Any
 
@@ -113,11 +113,9 @@ class Ledger:
             raise RuntimeError(f"task {task_id!r} was given a second terminal state")
         for entry in entries:
             entry.attempts = _DONE
-        self.counts["added"] += len(entries)
-        self._added_ids.extend([entry.task_id for entry in entries])
-        self._added_indexes.extend([entry.index for entry in entries])
-        self._added_attempts.extend(attempts)
-        self._added_raws.extend(raws)
+        self._keep_added(
+            [entry.task_id for entry in entries], [entry.index for entry in entries], attempts, raws
+        )
 
     def added_columns(
         self, ids: list[str], start: int, attempts: int, raws: list[dict[str, Any]]
@@ -126,10 +124,21 @@ class Ledger:
         results `raws` in the same order; only for a `compact` ledger. The chunk they came in
         (`Chunk.added_columns`) guarantees that these tasks had no terminal state before."""
         n = len(ids)
-        self.counts["added"] += n
+        self._keep_added(ids, range(start, start + n), repeat(attempts, n), raws)
+
+    def _keep_added(
+        self,
+        ids: Iterable[str],
+        indexes: Iterable[int],
+        attempts: Iterable[int],
+        raws: Iterable[Mapping[str, Any]],
+    ) -> None:
+        """Count and keep (flat, for `deferred_collected`) the fields of ADDED outcomes."""
+        before = len(self._added_ids)
         self._added_ids.extend(ids)
-        self._added_indexes.extend(range(start, start + n))
-        self._added_attempts.extend(repeat(attempts, n))
+        self.counts["added"] += len(self._added_ids) - before
+        self._added_indexes.extend(indexes)
+        self._added_attempts.extend(attempts)
         self._added_raws.extend(raws)
 
     @property

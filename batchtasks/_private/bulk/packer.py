@@ -84,12 +84,9 @@ class Chunk:
     @classmethod
     def from_columns(cls, ids: list[str], datas: list[bytes], start: int, size: int) -> Chunk:
         """A chunk of fresh tasks: IDs, their JSON bytes, and the input index of the first."""
-        chunk = cls.__new__(cls)
+        chunk = cls([], size)
         chunk._entries = None
         chunk._columns = (ids, datas, start)
-        chunk._sends = 0
-        chunk._first_sent = 0.0
-        chunk.size = size
         return chunk
 
     @property
