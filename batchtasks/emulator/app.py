@@ -224,6 +224,7 @@ async def reset(request: web.Request) -> web.Response:
     """Delete all data and zero all counters."""
     c = _ctx(request)
     await c.store.reset()
+    await asyncio.to_thread(c.nodes.remove_all)
     c.counters.reset()
     c.faults.reset_counts()
     return web.json_response({"reset": True})

@@ -16,6 +16,7 @@ from aiohttp import web
 from .auth import AuthConfig
 from .faults import FaultInjector
 from .lifecycle import Lifecycle, SimClock
+from .nodefs import NodeFiles
 from .store import Store
 
 
@@ -59,6 +60,7 @@ class Context:
     faults: FaultInjector
     clock: SimClock
     lifecycle: Lifecycle
+    nodes: NodeFiles
     job_delete_delay: float = 0.0
     counters: Counters = field(default_factory=Counters)
     background: set[asyncio.Task[None]] = field(default_factory=set)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
@@ -22,6 +24,7 @@ from .constants import DEFAULT_LOCATION, DEV_ACCOUNT, DEV_KEY
 from .context import Context
 from .faults import FaultConfig, FaultInjector
 from .lifecycle import Lifecycle, LifecycleConfig, SimClock
+from .nodefs import NodeFiles
 from .store import Store, resolve_location
 
 
@@ -84,6 +87,7 @@ class Emulator:
         self._job_delete_delay = job_delete_delay
         self._runner: web.AppRunner | None = None
         self._context: Context | None = None
+        self._temp_nodes: Path | None = None
 
     def __repr__(self) -> str:
         where = "memory" if self._db_path is None else str(self._db_path.parent)
@@ -139,6 +143,7 @@ class Emulator:
         """Delete all jobs and tasks and zero all counters."""
         c = self._require_context()
         await c.store.reset()
+        await asyncio.to_thread(c.nodes.remove_all)
         c.counters.reset()
         c.faults.reset_counts()
 
@@ -172,6 +177,7 @@ class Emulator:
             faults=self._injector,
             clock=self._clock,
             lifecycle=lifecycle,
+            nodes=NodeFiles(self._nodes_root()),
             job_delete_delay=self._job_delete_delay,
         )
         limit = max(self._injector.config.body_limit, 64 * 1024 * 1024)
@@ -194,6 +200,15 @@ class Emulator:
         self._context = context
         await self._purge_deleting_jobs(context)
         await lifecycle.start()
+
+    def _nodes_root(self) -> Path:
+        # Task files live beside the database; an in-memory emulator keeps them in a temporary
+        # directory that lives as long as this object runs (removed at stop).
+        if self._db_path is not None:
+            return self._db_path.parent / "nodes"
+        if self._temp_nodes is None:
+            self._temp_nodes = Path(tempfile.mkdtemp(prefix="batchtasks-emulator-nodes-"))
+        return self._temp_nodes
 
     @staticmethod
     async def _purge_deleting_jobs(context: Context) -> None:
@@ -218,6 +233,9 @@ class Emulator:
             await runner.cleanup()
         if context is not None:
             await context.store.close()
+        if self._temp_nodes is not None:
+            shutil.rmtree(self._temp_nodes, ignore_errors=True)
+            self._temp_nodes = None
 
     async def __aenter__(self) -> Emulator:
         await self.start()
