@@ -16,16 +16,17 @@ import uuid
 from typing import Final
 
 from batchtasks._private.credentials import Authorizer
+from batchtasks._private.decoding import check_status
 from batchtasks._private.errors import (
     AlreadyExistsError,
     BatchConnectionError,
     BatchServiceError,
     ThrottledError,
 )
-from batchtasks._private.protocol import Request, Response, check_status, request_query
 from batchtasks._private.retry import RetryPolicy
 from batchtasks._private.signing import format_ocp_date
 from batchtasks._private.transport import HttpTransport, Timeout
+from batchtasks._private.wire import Request, Response, request_query
 
 __all__ = ["Pipeline", "RetryMode", "maybe_processed"]
 

@@ -24,6 +24,7 @@ from batchtasks._private.bulk import (
     run_add_collection,
 )
 from batchtasks._private.constants import DEFAULT_MAX_CONCURRENCY
+from batchtasks._private.decoding import decode_value_list
 from batchtasks._private.operations import OperationsBase, coerce_model
 from batchtasks._private.options import (
     BULK_OPTION_NAMES,
@@ -152,7 +153,7 @@ class TaskOperations(OperationsBase):
         response = await self._pipeline.send(
             request, retry_policy=NO_RETRY, timeout=None, mode=RetryMode.UNPROCESSED_ONLY
         )
-        values, _ = protocol.decode_value_list(response)
+        values, _ = decode_value_list(response)
         return values
 
     def _bulk_setup(

@@ -23,7 +23,7 @@ import aiohttp
 import yarl
 
 from batchtasks._private.errors import BatchConnectionError, BatchTimeoutError
-from batchtasks._private.protocol import Request, Response, request_url
+from batchtasks._private.wire import Request, Response, request_url
 
 __all__ = [
     "DEFAULT_MAX_CONNECTIONS",
