@@ -33,6 +33,7 @@ from .formats import iso7, utcnow
 from .openapi import openapi_document
 from .protocol import base_url
 from .routes import routes
+from .taskcounts import routes as taskcount_routes
 
 logger = logging.getLogger("batchtasks.emulator")
 
@@ -280,4 +281,5 @@ def build_app(context: Context, *, client_max_size: int) -> web.Application:
     app[CONTEXT] = context
     app.add_routes(admin)
     app.add_routes(routes)
+    app.add_routes(taskcount_routes)
     return app
