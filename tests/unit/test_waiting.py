@@ -100,7 +100,8 @@ async def test_running_is_reached_by_running_and_completed_tasks() -> None:
 async def test_nothing_is_listed_while_the_counts_do_not_move() -> None:
     job = FakeJob([FakeTask("slow", start=0, finish=200)])
     summary = await _watch(job, poll_interval=1.0, max_poll_interval=30.0).wait()
-    assert summary.reached == 1 and summary.ok
+    assert summary.reached == 1
+    assert summary.ok
     # ~12 count polls (backing off to 30 s) but only a handful of listings
     assert job.calls["list"] <= 12
     assert job.calls["counts"] < 25
@@ -124,7 +125,8 @@ async def test_incremental_listings_ask_only_for_recent_transitions() -> None:
     job.list_tasks = spy  # type: ignore[method-assign]
     await _watch(job, poll_interval=1.0, lookback=2.0).wait()
     since = [q.since for q in seen if q.since is not None]
-    assert since == sorted(since) and len(since) >= 10
+    assert since == sorted(since)
+    assert len(since) >= 10
     assert "stateTransitionTime ge datetime'" in seen[-2].to_odata()
 
 
@@ -155,8 +157,10 @@ async def test_timeout_carries_the_summary_so_far() -> None:
         await _watch(job, timeout=20.0).wait()
     summary = info.value.summary
     assert (summary.reached, summary.failed, summary.failures[0].task_id) == (1, 1, "quick")
-    assert summary.task_counts is not None and summary.task_counts.running == 1
-    assert job.now <= 20.0 and "timed out after 20 s" in str(info.value)
+    assert summary.task_counts is not None
+    assert summary.task_counts.running == 1
+    assert job.now <= 20.0
+    assert "timed out after 20 s" in str(info.value)
 
 
 async def test_a_named_task_that_does_not_exist_raises_not_found() -> None:
