@@ -31,6 +31,8 @@ from batchtasks._private.responses import RawResponse
 from batchtasks._private.retry import RetryPolicy
 from batchtasks._private.tasks import TaskOperations
 from batchtasks._private.transport import Timeout
+from batchtasks._private.wait_summary import TaskFailure, WaitSummary, WaitTimeoutError
+from batchtasks._private.waiting import TaskWatch
 from batchtasks.models import (
     BatchError,
     CloudJob,
@@ -42,6 +44,9 @@ from batchtasks.models import (
     TaskAddResult,
     TaskAddStatus,
     TaskConstraints,
+    TaskCounts,
+    TaskCountsResult,
+    TaskSlotCounts,
     TaskState,
     TaskUpdateParameter,
 )
@@ -84,11 +89,18 @@ __all__ = [
     "TaskAddResult",
     "TaskAddStatus",
     "TaskConstraints",
+    "TaskCounts",
+    "TaskCountsResult",
+    "TaskFailure",
     "TaskOperations",
+    "TaskSlotCounts",
     "TaskState",
     "TaskUpdateParameter",
     "TaskValidationError",
+    "TaskWatch",
     "ThrottledError",
     "Timeout",
+    "WaitSummary",
+    "WaitTimeoutError",
     "__version__",
 ]

@@ -18,7 +18,7 @@ from batchtasks._private.protocol import RequestOptions
 from batchtasks._private.responses import RawResponse
 from batchtasks._private.retry import RetryPolicy
 from batchtasks._private.transport import Timeout
-from batchtasks.models import CloudJob, JobAddParameter
+from batchtasks.models import CloudJob, JobAddParameter, TaskCountsResult
 
 __all__ = ["JobOperations"]
 
@@ -281,6 +281,47 @@ class JobOperations(OperationsBase):
         return await self._send_none(
             request, raw=raw, retry_policy=retry_policy, client_timeout=client_timeout
         )
+
+    async def get_task_counts(
+        self,
+        job_id: str,
+        *,
+        timeout: int | None = None,
+        client_request_id: str | None = None,
+        return_client_request_id: bool | None = None,
+        ocp_date: datetime | str | None = None,
+        custom_headers: Mapping[str, str] | None = None,
+        retry_policy: RetryPolicy | None = None,
+        client_timeout: Timeout | None = None,
+    ) -> TaskCountsResult:
+        """Count a job's tasks by state and result (GET /jobs/{job_id}/taskcounts, 200).
+
+        The service's counts may lag behind a list query for a short time.
+
+        Returns:
+            The `TaskCountsResult` (`task_counts`, `task_slot_counts`).
+
+        Raises:
+            NotFoundError: no such job.
+            BatchServiceError, BatchConnectionError: other failures.
+        """
+        opts = RequestOptions(
+            timeout=timeout,
+            client_request_id=client_request_id,
+            return_client_request_id=return_client_request_id,
+            ocp_date=ocp_date,
+            custom_headers=custom_headers,
+        )
+        request = protocol.job_get_task_counts(job_id, opts)
+        result = await self._send_model(
+            request,
+            TaskCountsResult,
+            raw=False,
+            retry_policy=retry_policy,
+            client_timeout=client_timeout,
+        )
+        assert isinstance(result, TaskCountsResult)
+        return result
 
     def list(
         self,

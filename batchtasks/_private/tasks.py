@@ -14,6 +14,8 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Ma
 from datetime import datetime
 from typing import Any, Literal, overload
 
+from typing_extensions import Unpack
+
 from batchtasks._private import protocol
 from batchtasks._private.bulk import (
     BulkAddResult,
@@ -23,13 +25,17 @@ from batchtasks._private.bulk import (
     run_add_collection,
 )
 from batchtasks._private.constants import DEFAULT_BODY_LIMIT
+from batchtasks._private.jobs import JobOperations
 from batchtasks._private.operations import OperationsBase, coerce_model
 from batchtasks._private.paging import AsyncPager
 from batchtasks._private.pipeline import RetryMode
 from batchtasks._private.protocol import RequestOptions
 from batchtasks._private.responses import RawResponse
 from batchtasks._private.retry import NO_RETRY, RetryPolicy
+from batchtasks._private.task_waits import WaitOptions, start_watch
 from batchtasks._private.transport import Timeout
+from batchtasks._private.wait_summary import WaitSummary
+from batchtasks._private.waiting import TaskWatch
 from batchtasks.models import (
     CloudTask,
     SubtaskInformation,
@@ -330,6 +336,46 @@ class TaskOperations(OperationsBase):
             raise_on_failure=raise_on_failure,
             detect_duplicates=detect_duplicates,
         )
+
+    # --- waiting (waiting.py) ---------------------------------------------------------------
+
+    def watch(self, job_id: str, **options: Unpack[WaitOptions]) -> TaskWatch:
+        """Yield each task of a job once, as it reaches `until` (like `asyncio.as_completed`).
+
+        ``async for task in client.tasks.watch(job_id): ...``. Polls cost what changed, not the
+        job's size: task counts first, then only the tasks that moved (docs/waiting.md).
+
+        Args:
+            job_id: the job.
+            **options: `WaitOptions` (task_ids, filter, until, select, poll_interval,
+                max_poll_interval, timeout, retry_policy, client_timeout, custom_headers).
+
+        Returns:
+            A `TaskWatch` (async iterator of `CloudTask`; `.summary`; `async with` closes it).
+
+        Raises:
+            TypeError, ValueError: bad options (at call time).
+            WaitTimeoutError, NotFoundError, BatchTasksError: during iteration.
+        """
+        jobs = JobOperations(self._pipeline)
+        return start_watch(jobs, self, job_id, options, self._pipeline.retry_policy)
+
+    async def wait(self, job_id: str, **options: Unpack[WaitOptions]) -> WaitSummary:
+        """Wait until the job's tasks (or `task_ids`, or `filter`'s) reach `until`.
+
+        Args:
+            job_id: the job.
+            **options: `WaitOptions`, as for `watch`.
+
+        Returns:
+            A `WaitSummary`: counts, failed tasks with exit codes and failure info.
+
+        Raises:
+            WaitTimeoutError: `timeout` passed; `.summary` holds what was seen so far.
+            NotFoundError: the job, or a named task, does not exist.
+            BatchTasksError: a poll failed for good.
+        """
+        return await self.watch(job_id, **options).wait()
 
     # --- list -----------------------------------------------------------------------------
 
