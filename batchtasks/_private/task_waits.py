@@ -8,27 +8,29 @@ the three reads (task counts, filtered list, get) into calls of `JobOperations`/
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from typing_extensions import TypedDict
+from typing_extensions import Unpack
 
+from batchtasks._private.jobs import JobOperations
+from batchtasks._private.options import CallOptions
+from batchtasks._private.pipeline import Pipeline
 from batchtasks._private.retry import RetryPolicy
-from batchtasks._private.transport import Timeout
 from batchtasks._private.wait_query import TaskQuery, merge_select
+from batchtasks._private.wait_summary import WaitSummary
 from batchtasks._private.waiting import TaskWatch, WatchSettings
 from batchtasks.models import CloudTask, TaskCounts, TaskState
 
 if TYPE_CHECKING:
-    from batchtasks._private.jobs import JobOperations
     from batchtasks._private.tasks import TaskOperations
 
-__all__ = ["DEFAULT_SELECT", "WaitOptions", "start_watch"]
+__all__ = ["DEFAULT_SELECT", "WaitOptions", "WaitingMixin", "start_watch"]
 
 #: What a watched task carries unless `select` says otherwise: enough to report outcomes.
 DEFAULT_SELECT = "id,displayName,state,stateTransitionTime,executionInfo"
 
 
-class WaitOptions(TypedDict, total=False):
+class WaitOptions(CallOptions, total=False):
     """The keyword options of ``tasks.watch`` and ``tasks.wait`` (defaults in brackets).
 
     Attributes:
@@ -42,9 +44,8 @@ class WaitOptions(TypedDict, total=False):
         max_poll_interval: the longest pause while nothing changes (backoff x1.5) [30.0].
         timeout: seconds for the whole wait; then `WaitTimeoutError` with the summary so far
             [None: no limit]. (Not the server-side `timeout` of each request.)
-        retry_policy: override of the client's `RetryPolicy` for every request.
-        client_timeout: override of the client-side `Timeout` of every request.
-        custom_headers: extra headers on every request.
+        (and the `CallOptions` `retry_policy`, `client_timeout`, `custom_headers`, applied to
+        every request.)
     """
 
     task_ids: Iterable[str] | None
@@ -54,12 +55,9 @@ class WaitOptions(TypedDict, total=False):
     poll_interval: float
     max_poll_interval: float
     timeout: float | None
-    retry_policy: RetryPolicy | None
-    client_timeout: Timeout | None
-    custom_headers: Mapping[str, str] | None
 
 
-_SEND_NAMES = ("retry_policy", "client_timeout", "custom_headers")
+_SEND_NAMES = tuple(CallOptions.__optional_keys__)
 
 
 class ClientTaskSource:
@@ -133,3 +131,48 @@ def start_watch(
     select = merge_select(options.get("select") or DEFAULT_SELECT)
     source = ClientTaskSource(jobs, tasks, job_id, select, send)
     return TaskWatch(source, job_id, settings, send.get("retry_policy") or default_policy)
+
+
+class WaitingMixin:
+    """``watch`` and ``wait`` of `TaskOperations` (kept here so tasks.py stays small)."""
+
+    _pipeline: Pipeline
+
+    def watch(self, job_id: str, **options: Unpack[WaitOptions]) -> TaskWatch:
+        """Yield each task of a job once, as it reaches `until` (like `asyncio.as_completed`).
+
+        ``async for task in client.tasks.watch(job_id): ...``. Polls cost what changed, not the
+        job's size: task counts first, then only the tasks that moved (docs/waiting.md).
+
+        Args:
+            job_id: the job.
+            **options: `WaitOptions` (task_ids, filter, until, select, poll_interval,
+                max_poll_interval, timeout, and the `CallOptions` for every request).
+
+        Returns:
+            A `TaskWatch` (async iterator of `CloudTask`; `.summary`; `async with` closes it).
+
+        Raises:
+            TypeError, ValueError: bad options (at call time).
+            WaitTimeoutError, NotFoundError, BatchTasksError: during iteration.
+        """
+        jobs = JobOperations(self._pipeline)
+        tasks = cast("TaskOperations", self)
+        return start_watch(jobs, tasks, job_id, options, self._pipeline.retry_policy)
+
+    async def wait(self, job_id: str, **options: Unpack[WaitOptions]) -> WaitSummary:
+        """Wait until the job's tasks (or `task_ids`, or `filter`'s) reach `until`.
+
+        Args:
+            job_id: the job.
+            **options: `WaitOptions`, as for `watch`.
+
+        Returns:
+            A `WaitSummary`: counts, failed tasks with exit codes and failure info.
+
+        Raises:
+            WaitTimeoutError: `timeout` passed; `.summary` holds what was seen so far.
+            NotFoundError: the job, or a named task, does not exist.
+            BatchTasksError: a poll failed for good.
+        """
+        return await self.watch(job_id, **options).wait()

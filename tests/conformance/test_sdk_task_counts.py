@@ -66,7 +66,11 @@ async def test_sdk_and_batchtasks_read_the_same_counts(emulator: Emulator) -> No
     credential = SharedKeyCredential(emulator.account, emulator.key)
     async with BatchClient(emulator.url, credential) as client:
         ours = await client.jobs.get_task_counts("j")
+        raw = await client.jobs.with_raw_response.get_task_counts("j", timeout=5)
     assert isinstance(ours, TaskCountsResult)
     assert ours.task_counts.to_wire() == result.task_counts.serialize()
     assert ours.task_slot_counts.to_wire() == result.task_slot_counts.serialize()
     assert ours.task_counts.total == 3
+    assert raw.status == 200
+    assert raw.request_id
+    assert raw.parsed == ours
