@@ -45,6 +45,7 @@ __all__ = [
     "job_add",
     "job_delete",
     "job_get",
+    "job_get_task_counts",
     "job_list",
     "loads_json",
     "next_link_of",
@@ -164,6 +165,12 @@ def job_delete(job_id: str, opts: ConditionalOptions) -> Request:
     """DELETE /jobs/{jobId} -> 202 (the job goes to `deleting`)."""
     path = f"/jobs/{path_segment(job_id, 'job_id')}"
     return build_request("DELETE", path, opts, expected=202, conditional=True)
+
+
+def job_get_task_counts(job_id: str, opts: RequestOptions) -> Request:
+    """GET /jobs/{jobId}/taskcounts -> 200 with a TaskCountsResult."""
+    path = f"/jobs/{path_segment(job_id, 'job_id')}/taskcounts"
+    return build_request("GET", path, opts, expected=200)
 
 
 def job_list(
