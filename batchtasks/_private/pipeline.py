@@ -21,6 +21,7 @@ from batchtasks._private.errors import (
     BatchConnectionError,
     BatchServiceError,
     ThrottledError,
+    answer_unreadable,
 )
 from batchtasks._private.protocol import Request, Response, check_status, request_query
 from batchtasks._private.retry import RetryPolicy
@@ -46,13 +47,14 @@ def maybe_processed(exc: BaseException) -> bool:
 
     False only when we know it did not: the connection was never made, the request was throttled
     (429 / 503 ServerBusy) or timed out before the service read it (408), or any other 4xx.
+    A success answer that could not be read (`answer_unreadable`) may have been applied.
     """
     if isinstance(exc, BatchConnectionError):
         return exc.request_sent
     if isinstance(exc, ThrottledError):
         return False
     if isinstance(exc, BatchServiceError):
-        return exc.status >= 500
+        return exc.status >= 500 or answer_unreadable(exc)
     return True
 
 

@@ -9,7 +9,6 @@ This module must not import aiohttp, build URLs or headers by hand, or sign anyt
 
 from __future__ import annotations
 
-import functools
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any, Literal, overload
@@ -22,13 +21,14 @@ from batchtasks._private.bulk import (
     iter_add_collection,
     run_add_collection,
 )
+from batchtasks._private.bulk.sender import PipelineChunkSender
 from batchtasks._private.constants import DEFAULT_BODY_LIMIT
 from batchtasks._private.operations import OperationsBase, coerce_model
 from batchtasks._private.paging import AsyncPager
 from batchtasks._private.pipeline import RetryMode
 from batchtasks._private.protocol import RequestOptions
 from batchtasks._private.responses import RawResponse
-from batchtasks._private.retry import NO_RETRY, RetryPolicy
+from batchtasks._private.retry import RetryPolicy
 from batchtasks._private.transport import Timeout
 from batchtasks.models import (
     CloudTask,
@@ -159,36 +159,6 @@ class TaskOperations(OperationsBase):
 
     # --- add_collection -------------------------------------------------------------------
 
-    async def _add_collection_chunk(
-        self, job_id: str, body: bytes, *, timeout: int | None = None
-    ) -> list[dict[str, Any]]:
-        """Send one add_collection request with exactly `body`; the bulk engine's `ChunkSender`.
-
-        No retries here (the engine owns them) and no validation of `body`.
-
-        Args:
-            job_id: the job.
-            body: the complete `{"value": [...]}` JSON body.
-            timeout: server-side `timeout` query parameter.
-
-        Returns:
-            The raw `value` list of `TaskAddResult` JSON objects, in the service's order.
-
-        Raises:
-            RequestBodyTooLargeError, ThrottledError, ServerError, BatchServiceError: mapped
-                error statuses (`.retry_after` where sent).
-            BatchConnectionError, BatchTimeoutError: transport failures.
-        """
-        request = protocol.task_add_collection(job_id, body, RequestOptions(timeout=timeout))
-        response = await self._send(
-            request,
-            retry_policy=NO_RETRY,
-            client_timeout=None,
-            mode=RetryMode.UNPROCESSED_ONLY,
-        )
-        values, _ = protocol.decode_value_list(response)
-        return values
-
     def _check_pool(self, max_concurrency: int, threads: int | None) -> None:
         # Requests beyond the pool size would queue inside aiohttp, bounded only by the total
         # timeout, and the semaphore would no longer describe what is in flight: refuse instead.
@@ -262,7 +232,7 @@ class TaskOperations(OperationsBase):
         """
         self._check_pool(max_concurrency, threads)
         return await run_add_collection(
-            functools.partial(self._add_collection_chunk, timeout=timeout),
+            PipelineChunkSender(self._pipeline, timeout=timeout),
             job_id,
             value,
             policy=retry_policy or self._pipeline.retry_policy,
@@ -316,7 +286,7 @@ class TaskOperations(OperationsBase):
         """
         self._check_pool(max_concurrency, threads)
         return iter_add_collection(
-            functools.partial(self._add_collection_chunk, timeout=timeout),
+            PipelineChunkSender(self._pipeline, timeout=timeout),
             job_id,
             value,
             policy=retry_policy or self._pipeline.retry_policy,
