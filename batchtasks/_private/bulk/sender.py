@@ -12,8 +12,8 @@ from typing import Any, Protocol
 
 from batchtasks._private import protocol
 from batchtasks._private.bulk.packer import Entry
+from batchtasks._private.options import RequestOptions
 from batchtasks._private.pipeline import Pipeline, RetryMode
-from batchtasks._private.protocol import RequestOptions
 from batchtasks._private.retry import NO_RETRY
 
 __all__ = ["ChunkSender", "Encoder", "PipelineChunkSender"]
@@ -56,7 +56,7 @@ class PipelineChunkSender:
 
     def __init__(self, pipeline: Pipeline, *, timeout: int | None = None) -> None:
         self._pipeline = pipeline
-        self._options = RequestOptions(timeout=timeout)
+        self._options: RequestOptions = {"timeout": timeout}
 
     async def __call__(
         self, job_id: str, body: bytes, *, time_left: float | None = None
