@@ -31,6 +31,7 @@ from batchtasks._private.responses import RawResponse
 from batchtasks._private.retry import RetryPolicy
 from batchtasks._private.tasks import TaskOperations
 from batchtasks._private.transport import Timeout
+from batchtasks._private.versions import SUPPORTED_API_VERSIONS
 from batchtasks.models import (
     BatchError,
     CloudJob,
@@ -49,6 +50,7 @@ from batchtasks.models import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "SUPPORTED_API_VERSIONS",
     "AddCollectionError",
     "AlreadyExistsError",
     "AsyncPager",

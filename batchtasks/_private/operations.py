@@ -27,6 +27,7 @@ from batchtasks._private.protocol import (
     request_for_next_link,
 )
 from batchtasks._private.raw import record
+from batchtasks._private.versions import undefined_property
 from batchtasks.models import BatchModel
 
 __all__ = ["OperationsBase", "coerce_model"]
@@ -104,6 +105,17 @@ class OperationsBase:
 
     def __init__(self, pipeline: Pipeline) -> None:
         self._pipeline = pipeline
+
+    def _check_version(self, kind: str, body: bytes) -> bytes:
+        """`body` if the client's api-version defines every property in it.
+
+        Raises:
+            TaskValidationError: a property the version does not have (nothing is sent).
+        """
+        problem = undefined_property(kind, body, self._pipeline.api_version)
+        if problem is not None:
+            raise TaskValidationError(problem)
+        return body
 
     async def _send(
         self, request: Request, options: RequestOptions, *, mode: str = RetryMode.SAFE
