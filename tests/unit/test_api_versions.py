@@ -109,3 +109,14 @@ async def test_the_same_property_goes_out_where_the_version_has_it(
     async with _client(other) as client:
         await _add(client, kind, extra)
     assert named.split(".")[-1] in service.sent[0].body.decode()  # type: ignore[union-attr]
+
+
+def test_client_and_emulator_tables_agree() -> None:
+    # Two copies on purpose (the client never imports the emulator, nor the emulator the
+    # client): both are read from the spec, and this keeps them from drifting apart.
+    from batchtasks._private import versions as client_versions
+    from batchtasks.emulator import versions as emulator_versions
+
+    assert client_versions.SUPPORTED_API_VERSIONS == emulator_versions.SUPPORTED
+    for kind, rows in client_versions._PROPERTIES.items():
+        assert rows == emulator_versions.PROPERTIES[kind]
