@@ -15,6 +15,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 from urllib.parse import urlsplit
 
+from batchtasks._private.constants import API_VERSION
 from batchtasks._private.credentials import (
     AsyncTokenCredential,
     SharedKeyCredential,
@@ -33,6 +34,7 @@ from batchtasks._private.transport import (
     Timeout,
     default_user_agent,
 )
+from batchtasks._private.versions import check_api_version
 
 if TYPE_CHECKING:
     import aiohttp
@@ -126,6 +128,10 @@ class BatchClient:
         response_limits: the largest answer bodies (after decompression) the client reads, by
             kind (`ResponseLimits(resource=, page=, collection=)`); a larger success answer
             raises `ResponseTooLargeError`.
+        api_version: the Batch REST api-version to speak, one of `SUPPORTED_API_VERSIONS`
+            (2022-10-01.16.0 … 2025-06-01; default 2024-02-01.19.0). A request property the
+            chosen version does not define raises `TaskValidationError` before anything is sent
+            (single adds; a bulk add reports the service's answer per task).
 
     Raises:
         ValueError: bad endpoint or option combination.
@@ -150,7 +156,9 @@ class BatchClient:
         ssl_context: ssl.SSLContext | None = None,
         allow_insecure_http: bool = False,
         response_limits: ResponseLimits = DEFAULT_RESPONSE_LIMITS,
+        api_version: str = API_VERSION,
     ) -> None:
+        api_version = check_api_version(api_version)
         self._endpoint = validate_endpoint(endpoint, allow_insecure_http=allow_insecure_http)
         if session is not None:
             for name, value in (
@@ -199,6 +207,7 @@ class BatchClient:
             make_authorizer(credential),
             retry_policy=retry_policy,
             timeout=timeout,
+            api_version=api_version,
         )
         self.tasks = TaskOperations(self._pipeline)
         self.jobs = JobOperations(self._pipeline)
@@ -207,6 +216,11 @@ class BatchClient:
     def endpoint(self) -> str:
         """The normalised account endpoint (`scheme://host[:port]`)."""
         return self._endpoint
+
+    @property
+    def api_version(self) -> str:
+        """The api-version every request of this client carries."""
+        return self._pipeline.api_version
 
     @property
     def retry_policy(self) -> RetryPolicy:

@@ -11,10 +11,12 @@ operation requests or decode bodies (protocol.py does), nor touch aiohttp (trans
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
 from typing import Final
 
+from batchtasks._private.constants import API_VERSION
 from batchtasks._private.credentials import Authorizer
 from batchtasks._private.decoding import check_status
 from batchtasks._private.errors import (
@@ -68,6 +70,8 @@ class Pipeline:
         authorizer: produces the `Authorization` value.
         retry_policy: the client's default policy.
         timeout: the client's default per-attempt client-side timeout.
+        api_version: the api-version every request carries (requests are built with the
+            default; another version replaces it here, in one place).
     """
 
     def __init__(
@@ -77,7 +81,9 @@ class Pipeline:
         *,
         retry_policy: RetryPolicy,
         timeout: Timeout,
+        api_version: str = API_VERSION,
     ) -> None:
+        self.api_version = api_version
         self.transport = transport
         self.authorizer = authorizer
         self.retry_policy = retry_policy
@@ -141,6 +147,10 @@ class Pipeline:
             ValueError: a header value cannot be sent (names the option; nothing was sent).
         """
         check_headers(request.headers)
+        if self.api_version != API_VERSION and request.query[:1] == (("api-version", API_VERSION),):
+            request = dataclasses.replace(
+                request, query=(("api-version", self.api_version), *request.query[1:])
+            )
         policy = retry_policy or self.retry_policy
         base_timeout = timeout or self.timeout
         client_request_id = request.headers.get("client-request-id") or str(uuid.uuid4())
