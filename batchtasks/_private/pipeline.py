@@ -25,7 +25,10 @@ from batchtasks._private.errors import (
 from batchtasks._private.protocol import Request, Response, check_status, request_query
 from batchtasks._private.retry import RetryPolicy
 from batchtasks._private.signing import format_ocp_date
-from batchtasks._private.transport import HttpTransport, Timeout
+from batchtasks._private.transport import HttpTransport, ResponseStream, Timeout
+
+#: An error answer to a download is JSON of a few hundred bytes; never read more than this.
+_ERROR_BODY_LIMIT: Final = 1_048_576
 
 __all__ = ["Pipeline", "RetryMode", "maybe_processed"]
 
@@ -79,9 +82,7 @@ class Pipeline:
         self.retry_policy = retry_policy
         self.timeout = timeout
 
-    async def _attempt(
-        self, request: Request, client_request_id: str, attempt: int, timeout: Timeout
-    ) -> Response:
+    async def _signed_headers(self, request: Request, client_request_id: str) -> dict[str, str]:
         headers = dict(request.headers)
         headers.setdefault("client-request-id", client_request_id)
         if "ocp-date" not in headers:
@@ -92,9 +93,45 @@ class Pipeline:
             raw_query=request_query(request),
             headers=headers.items(),
         )
+        return headers
+
+    async def _attempt(
+        self, request: Request, client_request_id: str, attempt: int, timeout: Timeout
+    ) -> Response:
+        headers = await self._signed_headers(request, client_request_id)
         response = await self.transport.send(request, headers, timeout=timeout, attempt=attempt)
         check_status(request, response)
         return response
+
+    async def open_stream(
+        self,
+        request: Request,
+        *,
+        client_request_id: str,
+        attempt: int,
+        timeout: Timeout | None = None,
+    ) -> ResponseStream:
+        """One signed attempt of `request` whose body the caller reads (no retries here).
+
+        Returns:
+            The open stream of a response with the operation's success status.
+
+        Raises:
+            BatchServiceError: (a subclass for) an error status; its body is read (capped).
+            BatchConnectionError: the request failed.
+        """
+        headers = await self._signed_headers(request, client_request_id)
+        stream = await self.transport.open_stream(
+            request, headers, timeout=timeout or self.timeout, attempt=attempt
+        )
+        if stream.status == request.expected_status:
+            return stream
+        try:
+            body = await stream.read_all(_ERROR_BODY_LIMIT)
+        finally:
+            stream.close()
+        check_status(request, Response(stream.status, stream.headers, body))
+        raise AssertionError("unreachable: check_status raises for any other status")
 
     async def send(
         self,

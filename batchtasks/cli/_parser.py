@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 
 from batchtasks import __version__
+from batchtasks.cli._files import add_file_commands
 
 __all__ = ["build_parser"]
 
@@ -130,6 +131,8 @@ def _add_task_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     ):
         p = verbs.add_parser(verb, parents=[common], help=text)
         _add_ids(p, task=True)
+
+    add_file_commands(verbs, common, _add_ids)
 
     p = verbs.add_parser(
         "update",

@@ -40,6 +40,7 @@ from batchtasks.models.errors import (
     BatchErrorDetail,
     ErrorMessage,
 )
+from batchtasks.models.files import FileProperties, NodeFile
 from batchtasks.models.jobs import (
     CloudJob,
     CloudJobListResult,
@@ -130,6 +131,7 @@ __all__ = [
     "ExitCodeRangeMapping",
     "ExitConditions",
     "ExitOptions",
+    "FileProperties",
     "HttpHeader",
     "JobAction",
     "JobAddParameter",
@@ -140,6 +142,7 @@ __all__ = [
     "MetadataItem",
     "MultiInstanceSettings",
     "NameValuePair",
+    "NodeFile",
     "OnAllTasksComplete",
     "OnTaskFailure",
     "OutputFile",
