@@ -208,10 +208,11 @@ async def test_conditions(running: Emulator, rc: RawClient) -> None:
 
 
 async def test_errors_missing_job_task_file_and_not_run(running: Emulator, rc: RawClient) -> None:
-    await rc.create_job("j")
+    await rc.create_job("j", usesTaskDependencies=True)
     await run_task(running, rc, "j", "t", "exit 0")
-    # A task that never ran: it stays active until the clock is advanced again.
-    assert (await rc.add_task("j", {"id": "waiting", "commandLine": "exit 0"})).status == 201
+    # A task that never runs: it depends on a task that does not exist.
+    waiting = {"id": "waiting", "commandLine": "exit 0", "dependsOn": {"taskIds": ["never"]}}
+    assert (await rc.add_task("j", waiting)).status == 201
     cases = [
         ("GET", files_path("nojob", "t"), 404, "JobNotFound"),
         ("GET", files_path("j", "notask"), 404, "TaskNotFound"),

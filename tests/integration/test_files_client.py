@@ -145,6 +145,7 @@ async def test_to_file_writes_atomically(
 
 async def test_errors(emu: Emulator, client: BatchClient) -> None:
     job, task, _ = await ran(emu, client)
+    first_job = job
     files = client.files
     cases: list[tuple[str, str, str, type[BatchServiceError], str | None]] = [
         ("no-such-job", task, "stdout.txt", NotFoundError, "JobNotFound"),
@@ -164,8 +165,13 @@ async def test_errors(emu: Emulator, client: BatchClient) -> None:
         [f async for f in files.list_from_task("no-such-job", task)]
     assert info.value.code == "JobNotFound"
 
-    # A task that never ran has no files yet.
-    await client.tasks.add(job, {"id": "waiting", "commandLine": "exit 0"})
+    # A task that never ran has no files yet (it waits for a task that does not exist).
+    await client.jobs.add(
+        {"id": "deps", "poolInfo": {"poolId": "pool"}, "usesTaskDependencies": True}
+    )
+    job = "deps"
+    never = {"taskIds": ["never"]}
+    await client.tasks.add(job, {"id": "waiting", "commandLine": "exit 0", "dependsOn": never})
     with pytest.raises(ConflictError) as conflict:
         [f async for f in files.list_from_task(job, "waiting")]
     assert conflict.value.code == "OperationInvalidForCurrentState"
@@ -173,6 +179,7 @@ async def test_errors(emu: Emulator, client: BatchClient) -> None:
         await files.get_from_task(job, "waiting", "stdout.txt").read()
 
     # Ranges outside the file.
+    job = first_job
     size = (await files.get_properties_from_task(job, task, "stdout.txt")).content_length
     assert size
     with pytest.raises(BatchServiceError) as bad:
