@@ -21,6 +21,7 @@ from batchtasks._private.credentials import (
     SharedKeyCredential,
     make_authorizer,
 )
+from batchtasks._private.files import FileOperations
 from batchtasks._private.jobs import JobOperations
 from batchtasks._private.limits import DEFAULT_RESPONSE_LIMITS, ResponseLimits
 from batchtasks._private.logging import LoggingOption, resolve_logger
@@ -211,6 +212,7 @@ class BatchClient:
         )
         self.tasks = TaskOperations(self._pipeline)
         self.jobs = JobOperations(self._pipeline)
+        self.files = FileOperations(self._pipeline)
 
     @property
     def endpoint(self) -> str:
