@@ -16,11 +16,12 @@ Cost follows what changed, not the job's size. Each poll:
    GET, so a missing task raises `NotFoundError` instead of waiting forever.
 
 Counts are a hint only: even when they do not move, a listing runs at least every
-`max_poll_interval`. Requests go through the client's retry policy (429 ``Retry-After``, 5xx,
-dropped connections); a poll that still fails with a retryable error is retried after a backoff,
-up to the policy's `max_attempts` polls in a row. Nothing runs between two `__anext__` calls, so
-cancelling or closing the watch leaves no request behind. Must not build requests (the
-`TaskSource` does) nor know aiohttp.
+`QUIET_RELIST` x `max_poll_interval`. Requests go through the client's retry policy (429
+``Retry-After``, 5xx, dropped connections); a poll that still fails with a retryable error is
+retried after a backoff, up to the policy's `max_attempts` polls in a row. Nothing runs between
+two `__anext__` calls, so cancelling or closing the watch leaves no request behind.
+
+Must not build requests (the `TaskSource` does) nor know aiohttp.
 """
 
 from __future__ import annotations
@@ -42,6 +43,10 @@ from batchtasks.models import CloudTask, TaskCounts, TaskState
 __all__ = ["TaskSource", "TaskWatch", "WatchSettings"]
 
 T = TypeVar("T")
+
+#: While the counts stand still, a listing still runs every this many `max_poll_interval`s (a
+#: safety net: counts may lag, and changes can cancel out in them).
+QUIET_RELIST = 10
 
 #: Ids per ``id eq`` clause group (the filter stays short for the service's limits).
 IDS_PER_QUERY = 20
@@ -186,7 +191,11 @@ class TaskWatch:
                 last = counts
                 settled = self._settled(counts)
                 new = 0
-                if moved or settled or self._clock() - last_listing >= s.max_poll_interval:
+                if (
+                    moved
+                    or settled
+                    or self._clock() - last_listing >= QUIET_RELIST * s.max_poll_interval
+                ):
                     last_listing = self._clock()
                     async for task in self._poll_once():
                         new += 1
