@@ -26,6 +26,7 @@ from batchtasks._private.errors import (
     ThrottledError,
 )
 from batchtasks._private.jobs import JobOperations
+from batchtasks._private.limits import PagingError, ResponseLimits, ResponseTooLargeError
 from batchtasks._private.paging import AsyncPager, Page
 from batchtasks._private.responses import RawResponse
 from batchtasks._private.retry import RetryPolicy
@@ -77,9 +78,12 @@ __all__ = [
     "NotFoundError",
     "Outcome",
     "Page",
+    "PagingError",
     "PoolInformation",
     "RawResponse",
     "RequestBodyTooLargeError",
+    "ResponseLimits",
+    "ResponseTooLargeError",
     "RetryPolicy",
     "ServerError",
     "SharedKeyCredential",
