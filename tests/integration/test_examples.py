@@ -8,6 +8,7 @@ with top-level await, as Jupyter would.
 from __future__ import annotations
 
 import ast
+import asyncio
 import importlib.util
 import inspect
 import json
@@ -143,3 +144,34 @@ async def test_notebook_cells_run_in_order(monkeypatch: pytest.MonkeyPatch) -> N
     assert namespace["outcomes"]["added"] == 300
     assert namespace["states"] == {"completed": 300}
     assert len(namespace["completed"]) == 300
+
+
+async def test_fastapi_app_reports_progress_from_task_counts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("AZURE_BATCH_ENDPOINT", "AZURE_BATCH_ACCOUNT", "AZURE_BATCH_ACCESS_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    app = load_module(EXAMPLES / "fastapi_app.py").app
+    async with (
+        LifespanManager(app) as manager,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=manager.app), base_url="http://app"
+        ) as http,
+    ):
+        empty = await http.get("/jobs/nope/progress")
+        assert (empty.status_code, empty.json()["code"]) == (404, "JobNotFound")
+        await http.post("/jobs", json={"id": "prog", "pool_id": "p"})
+        assert (await http.get("/jobs/prog/progress")).json()["percent_complete"] == 100.0
+        tasks = [
+            {"id": f"p{n}", "commandLine": "exit 1" if n == 0 else "sleep 1"} for n in range(20)
+        ]
+        await http.post("/jobs/prog/batches", json={"tasks": tasks})
+        for _ in range(200):
+            progress = (await http.get("/jobs/prog/progress")).json()
+            if progress["completed"] == 20:
+                break
+            await asyncio.sleep(0.05)
+        assert progress == {
+            "active": 0, "running": 0, "completed": 20, "succeeded": 19, "failed": 1,
+            "percent_complete": 100.0,
+        }  # fmt: skip
