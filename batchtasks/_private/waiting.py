@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -197,13 +198,15 @@ class TaskWatch:
                     or self._clock() - last_listing >= QUIET_RELIST * s.max_poll_interval
                 ):
                     last_listing = self._clock()
-                    async for task in self._poll_once():
-                        new += 1
-                        yield task
+                    async with aclosing(self._poll_once()) as polled:
+                        async for task in polled:
+                            new += 1
+                            yield task
                     if self._worth_checking(settled, new):
                         self._done = False
-                        async for task in self._reconcile(counts):
-                            yield task
+                        async with aclosing(self._reconcile(counts)) as reconciled:
+                            async for task in reconciled:
+                                yield task
                         if self._done:
                             return
                 failures = 0
@@ -245,12 +248,13 @@ class TaskWatch:
         newest = self._mark
         states = reached_states(self._settings.until)
         for query in self._queries(states, since, self._named_pending()):
-            async for task in self._iterate(self._source.list_tasks(query)):
-                stamp = task.state_transition_time
-                if stamp is not None and (newest is None or stamp > newest):
-                    newest = stamp
-                if self._accept(task):
-                    yield task
+            async with aclosing(self._iterate(query)) as items:
+                async for task in items:
+                    stamp = task.state_transition_time
+                    if stamp is not None and (newest is None or stamp > newest):
+                        newest = stamp
+                    if self._accept(task):
+                        yield task
         self._mark = newest
 
     def _accept(self, task: CloudTask) -> bool:
@@ -283,9 +287,10 @@ class TaskWatch:
         if self._settings.task_ids is not None:
             pending = self._builder.pending_keys
             for query in self._queries(states, None, pending) if pending else []:
-                async for task in self._iterate(self._source.list_tasks(query)):
-                    if self._accept(task):
-                        yield task
+                async with aclosing(self._iterate(query)) as items:
+                    async for task in items:
+                        if self._accept(task):
+                            yield task
             for key in self._builder.pending_keys[:1]:
                 task = await self._bounded(self._source.get_task(self._original(key)))
                 if self._accept(task):
@@ -293,14 +298,16 @@ class TaskWatch:
             self._done = not self._builder.pending_keys
             return
         for query in self._queries(unreached_states(self._settings.until), None):
-            async for _task in self._iterate(self._source.list_tasks(query, max_results=1)):
-                return  # something is still on its way: the counts lag
+            async with aclosing(self._iterate(query, max_results=1)) as items:
+                async for _task in items:
+                    return  # something is still on its way: the counts lag
         promised = sum(getattr(counts, s.value, 0) for s in states if s != TaskState.PREPARING)
         if self._settings.filter is not None or len(self._seen) < promised:
             for query in self._queries(states, None):
-                async for task in self._iterate(self._source.list_tasks(query)):
-                    if self._accept(task):
-                        yield task
+                async with aclosing(self._iterate(query)) as items:
+                    async for task in items:
+                        if self._accept(task):
+                            yield task
         self._done = True
 
     def _original(self, key: str) -> str:
@@ -331,7 +338,11 @@ class TaskWatch:
         except asyncio.TimeoutError:
             raise self._timed_out() from None
 
-    async def _iterate(self, items: AsyncIterator[CloudTask]) -> AsyncGenerator[CloudTask, None]:
+    async def _iterate(
+        self, query: TaskQuery, *, max_results: int | None = None
+    ) -> AsyncGenerator[CloudTask, None]:
+        """The tasks of one list query, page by page, each page within the timeout."""
+        items = self._source.list_tasks(query, max_results=max_results)
         while True:
             try:
                 item = await self._bounded(items.__anext__())
