@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import contextlib
 import importlib.util
 import inspect
 import json
 import os
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -77,7 +79,9 @@ def load_module(path: Path) -> ModuleType:
     return module
 
 
-async def test_fastapi_app_submits_and_reports(monkeypatch: pytest.MonkeyPatch) -> None:
+@contextlib.asynccontextmanager
+async def fastapi_example(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[httpx.AsyncClient]:
+    """The FastAPI example through its lifespan (its own emulator), with an ASGI client."""
     for name in ("AZURE_BATCH_ENDPOINT", "AZURE_BATCH_ACCOUNT", "AZURE_BATCH_ACCESS_KEY"):
         monkeypatch.delenv(name, raising=False)
     app = load_module(EXAMPLES / "fastapi_app.py").app
@@ -87,6 +91,11 @@ async def test_fastapi_app_submits_and_reports(monkeypatch: pytest.MonkeyPatch) 
             transport=httpx.ASGITransport(app=manager.app), base_url="http://app"
         ) as http,
     ):
+        yield http
+
+
+async def test_fastapi_app_submits_and_reports(monkeypatch: pytest.MonkeyPatch) -> None:
+    async with fastapi_example(monkeypatch) as http:
         created = await http.post("/jobs", json={"id": "web", "pool_id": "p"})
         assert created.status_code == 201, created.text
         assert (await http.post("/jobs", json={"id": "web"})).status_code == 409
@@ -149,15 +158,7 @@ async def test_notebook_cells_run_in_order(monkeypatch: pytest.MonkeyPatch) -> N
 async def test_fastapi_app_reports_progress_from_task_counts(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    for name in ("AZURE_BATCH_ENDPOINT", "AZURE_BATCH_ACCOUNT", "AZURE_BATCH_ACCESS_KEY"):
-        monkeypatch.delenv(name, raising=False)
-    app = load_module(EXAMPLES / "fastapi_app.py").app
-    async with (
-        LifespanManager(app) as manager,
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=manager.app), base_url="http://app"
-        ) as http,
-    ):
+    async with fastapi_example(monkeypatch) as http:
         empty = await http.get("/jobs/nope/progress")
         assert (empty.status_code, empty.json()["code"]) == (404, "JobNotFound")
         await http.post("/jobs", json={"id": "prog", "pool_id": "p"})
