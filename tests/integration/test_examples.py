@@ -67,6 +67,18 @@ def test_retries_and_faults_accounts_for_every_task() -> None:
     assert "task retries: 0" not in proc.stdout  # faults really happened
 
 
+def test_watch_and_collect_reads_every_output_once() -> None:
+    proc = run_example("watch_and_collect.py", "--tasks", "15")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    done = [line.split()[1] for line in lines if line.startswith("done: ")]
+    assert sorted(done) == [f"part-{n:03d}" for n in range(15)]  # each task once
+    assert "job collect: 15 task(s) completed, 13 succeeded, 2 failed" in proc.stdout
+    outputs = {line.split()[1].rstrip(":"): line for line in lines if line.startswith("stdout ")}
+    assert sorted(outputs) == sorted(done)
+    assert all(f"simulated run of task {task}" in outputs[task] for task in done)
+
+
 def load_module(path: Path) -> ModuleType:
     spec = importlib.util.spec_from_file_location(f"example_{path.stem}", path)
     assert spec is not None
