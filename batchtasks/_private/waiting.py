@@ -184,6 +184,8 @@ class TaskWatch:
         last: TaskCounts | None = None
         last_listing = float("-inf")
         failures = 0
+        if s.task_ids is not None and not s.task_ids:
+            return  # nothing named, nothing to wait for (and no request to make)
         while True:
             try:
                 counts = await self._bounded(self._source.task_counts())
