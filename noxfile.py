@@ -126,6 +126,8 @@ def bench(session: nox.Session) -> None:
     )
     # Task-file download throughput against a raw aiohttp read (docs/files.md).
     session.run("python", "benchmarks/download.py")
+    # Requests of tasks.wait against the list-everything loop, 100,000 tasks (docs/waiting.md).
+    session.run("python", "benchmarks/wait_requests.py")
 
 
 @nox.session
