@@ -34,17 +34,16 @@ from .dependencies import dependencies_met
 from .formats import iso7, parse_duration, parse_iso
 from .states import (
     NODE_ID,
-    WALL_CLOCK_MESSAGE,
     Outcome,
     apply_job_action,
     begin_run,
     end_run,
-    failure_info,
     node_info,
     reactivate,
     requeue,
     terminate,
     transition,
+    wall_clock_failure,
 )
 from .store import LIVE_INDEX, Store
 
@@ -120,6 +119,8 @@ class Runner(Protocol):
 
     #: True when outcomes arrive from `take_finished` (processes), False: from `outcome_of`.
     reports_finished: bool
+    #: Set by the runner when something finished: the lifecycle steps at once.
+    wake: asyncio.Event
 
     def capacity(self) -> Any:
         """A snapshot of free capacity for one step (`place` consumes it)."""
@@ -159,6 +160,7 @@ class SimulatedRunner:
 
     def __init__(self, config: LifecycleConfig) -> None:
         self.config = config
+        self.wake = asyncio.Event()
 
     def capacity(self) -> None:
         return None
@@ -200,16 +202,6 @@ class SimulatedRunner:
         """Nothing to stop."""
 
 
-def wall_clock_failure() -> dict[str, Any]:
-    """failureInfo of a task ended at its maxWallClockTime (code: an emulator choice)."""
-    return failure_info("usererror", "MaxWallClockTimeExceeded", WALL_CLOCK_MESSAGE)
-
-
-def task_key(job_lower: str, task: dict[str, Any]) -> tuple[str, str]:
-    """The (job, task) key runners use, both lower-cased."""
-    return job_lower, str(task["id"]).lower()
-
-
 @dataclass
 class _StepResult:
     changed: int = 0
@@ -242,7 +234,6 @@ class Lifecycle:
         self.config = config
         self.base_url = base_url
         self.runner: Runner = runner or SimulatedRunner(config)
-        self.wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._cursors: dict[str, int] = {}
 
@@ -275,8 +266,8 @@ class Lifecycle:
             except Exception:  # keep going; one bad step must not stop the clock
                 logger.exception("lifecycle step failed")
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), self.config.tick_seconds)
-            self.wake.clear()
+                await asyncio.wait_for(self.runner.wake.wait(), self.config.tick_seconds)
+            self.runner.wake.clear()
 
     async def step(self) -> int:
         """Run one lifecycle step now; return how many tasks changed state."""

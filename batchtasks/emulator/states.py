@@ -75,6 +75,11 @@ def failure_info(category: str, code: str, message: str, **details: str) -> dict
     return info
 
 
+def wall_clock_failure() -> dict[str, Any]:
+    """failureInfo of a task ended at its maxWallClockTime (the code is an emulator choice)."""
+    return failure_info("usererror", "MaxWallClockTimeExceeded", WALL_CLOCK_MESSAGE)
+
+
 def node_info(
     base_url: str, pool_id: str, job_id: str, task_id: str, node_id: str = NODE_ID
 ) -> dict[str, str]:
@@ -194,8 +199,6 @@ def exit_options(task: dict[str, Any]) -> dict[str, str]:
     chosen: dict[str, Any] | None = None
     if failure.get("code") in _PREPROCESSING_CODES:
         chosen = conditions.get("preProcessingError")
-    elif failure.get("code") == "FileUploadError":
-        chosen = conditions.get("fileUploadError")
     elif code is not None:
         for item in conditions.get("exitCodes") or []:
             if item.get("code") == code:
@@ -206,6 +209,9 @@ def exit_options(task: dict[str, Any]) -> dict[str, str]:
                 if int(rng.get("start", 0)) <= code <= int(rng.get("end", -1)):
                     chosen = rng.get("exitOptions")
                     break
+    if chosen is None and failure.get("code") == "FileUploadError":
+        # An exit code's own options take precedence over fileUploadError (REST spec).
+        chosen = conditions.get("fileUploadError")
     if chosen is None:
         chosen = conditions.get("default")
     success = info.get("result") == "success"
