@@ -6,8 +6,9 @@ Each process starts a new session, so it leads its own process group: stopping i
 terminate, delete, shutdown) signals the whole group, SIGTERM first and SIGKILL after a grace
 period, and whatever the group still holds when the main process exits is killed too. stdout and
 stderr go straight to the task's ``stdout.txt`` / ``stderr.txt`` (no copy through the emulator);
-the size of every file a task writes is capped with RLIMIT_FSIZE (the process gets SIGXFSZ past
-it), so a runaway writer cannot fill the disk. Must not know about tasks' states or HTTP.
+the size of every file a task writes is capped with RLIMIT_FSIZE (``ulimit -f``: the process gets
+SIGXFSZ past it), so a runaway writer cannot fill the disk. Must not know about task states or
+HTTP.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import resource
 import shlex
+import shutil
 import signal
 import subprocess
 from collections.abc import Mapping
@@ -81,12 +82,24 @@ async def run_command(
         argv = split_command(command_line)
     except ValueError as exc:
         return ProcessResult(None, "CommandLaunchFailed", f"cannot split the command line: {exc}")
+    program = _resolve(argv[0], cwd, env.get("PATH", os.defpath))
+    if isinstance(program, ProcessResult):
+        return program
     flags = os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC | (os.O_APPEND if append else os.O_TRUNC)
     out = os.open(stdout, flags, 0o644)
     err = os.open(stderr, flags, 0o644)
     try:
+        # The shell only sets the file size limit and replaces itself with the program, with the
+        # argv exactly as split ("$@"): no word of the command line is interpreted by it. Set
+        # here, the limit holds from the first byte (prlimit from the parent after the start
+        # leaves a gap; a preexec_fn would cost a full fork per task).
         proc = await asyncio.create_subprocess_exec(
-            *argv,
+            "/bin/sh",
+            "-c",
+            f'ulimit -f {max(file_size_limit // 512, 1)} && exec "$@"',
+            argv[0],
+            program,
+            *argv[1:],
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=err,
@@ -94,22 +107,26 @@ async def run_command(
             env=dict(env),
             start_new_session=True,
         )
-    except FileNotFoundError:
-        return ProcessResult(None, "CommandProgramNotFound", f"{argv[0]!r} was not found")
     except OSError as exc:
         return ProcessResult(None, "CommandLaunchFailed", f"{argv[0]!r}: {exc.strerror}")
     finally:
         os.close(out)
         os.close(err)
-    _limit_file_size(proc.pid, file_size_limit)
     return await _watch(proc, deadline, stop, kill_grace)
 
 
-def _limit_file_size(pid: int, limit: int) -> None:
-    # Set from the parent right after the start (prlimit), which keeps the fast vfork path of
-    # subprocess (a preexec_fn would not); a file written in that first instant is the only gap.
-    with contextlib.suppress(OSError, ValueError):
-        resource.prlimit(pid, resource.RLIMIT_FSIZE, (limit, limit))
+def _resolve(name: str, cwd: Path, path: str) -> str | ProcessResult:
+    """The program file `name` names (searched on `path` when it has no slash), as exec would
+    find it; or the launch failure the service reports."""
+    if "/" in name:
+        found: str | None = str(cwd / name)
+    else:
+        found = shutil.which(name, mode=os.F_OK, path=path)
+    if found is None or not os.path.isfile(found):
+        return ProcessResult(None, "CommandProgramNotFound", f"{name!r} was not found")
+    if not os.access(found, os.X_OK):
+        return ProcessResult(None, "CommandLaunchFailed", f"{name!r} is not executable")
+    return found
 
 
 async def _watch(
