@@ -30,6 +30,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from .clock import SimClock
+from .db import LIVE_INDEX
 from .dependencies import dependencies_met
 from .formats import iso7, parse_duration, parse_iso
 from .states import (
@@ -45,7 +46,7 @@ from .states import (
     transition,
     wall_clock_failure,
 )
-from .store import LIVE_INDEX, Store
+from .store import Store
 
 __all__ = [
     "Lifecycle",
