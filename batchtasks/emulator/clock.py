@@ -1,4 +1,5 @@
-"""The emulator's clock: wall-clock time scaled by a speed, plus a manual offset.
+"""The emulator's clock: wall-clock time scaled by a speed, plus a manual offset; and the
+`Wakeup` the lifecycle sleeps on between steps.
 
 Task times (creation, start, end) come from here, so a test can run the simulated lifecycle faster
 than real time or advance it by hand. Must not know about tasks.
@@ -6,6 +7,8 @@ than real time or advance it by hand. Must not know about tasks.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import math
 import time
 from datetime import datetime, timedelta, timezone
@@ -47,3 +50,32 @@ class SimClock:
 
 #: Far enough from datetime.max that a fast clock keeps running for centuries after an advance.
 LATEST_SIMULATED_TIME = datetime(9000, 1, 1, tzinfo=timezone.utc)
+
+
+class Wakeup:
+    """A flag the lifecycle sleeps on between steps; `set` ends the sleep at once.
+
+    Waits on a bare future, not a task, so a sleeping lifecycle leaves nothing but itself in
+    ``asyncio.all_tasks()``.
+    """
+
+    def __init__(self) -> None:
+        self._flag = False
+        self._future: asyncio.Future[None] | None = None
+
+    def set(self) -> None:
+        """Wake the sleeper (or make its next sleep return at once)."""
+        self._flag = True
+        if self._future is not None and not self._future.done():
+            self._future.set_result(None)
+
+    async def wait(self, timeout: float) -> None:
+        """Sleep up to `timeout` seconds unless set; clear the flag."""
+        if not self._flag:
+            self._future = asyncio.get_running_loop().create_future()
+            try:
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._future, timeout)
+            finally:
+                self._future = None
+        self._flag = False

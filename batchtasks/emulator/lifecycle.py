@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from .clock import SimClock
+from .clock import SimClock, Wakeup
 from .db import LIVE_INDEX
 from .dependencies import dependencies_met
 from .formats import iso7, parse_duration, parse_iso
@@ -121,7 +121,7 @@ class Runner(Protocol):
     #: True when outcomes arrive from `take_finished` (processes), False: from `outcome_of`.
     reports_finished: bool
     #: Set by the runner when something finished: the lifecycle steps at once.
-    wake: asyncio.Event
+    wake: Wakeup
 
     def capacity(self) -> Any:
         """A snapshot of free capacity for one step (`place` consumes it)."""
@@ -161,7 +161,7 @@ class SimulatedRunner:
 
     def __init__(self, config: LifecycleConfig) -> None:
         self.config = config
-        self.wake = asyncio.Event()
+        self.wake = Wakeup()
 
     def capacity(self) -> None:
         return None
@@ -266,9 +266,7 @@ class Lifecycle:
                 await self.step()
             except Exception:  # keep going; one bad step must not stop the clock
                 logger.exception("lifecycle step failed")
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self.runner.wake.wait(), self.config.tick_seconds)
-            self.runner.wake.clear()
+            await self.runner.wake.wait(self.config.tick_seconds)
 
     async def step(self) -> int:
         """Run one lifecycle step now; return how many tasks changed state."""

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..clock import Wakeup
 from ..formats import parse_duration
 from ..nodefs import NodeFiles
 from ..states import Outcome, failure_info, wall_clock_failure
@@ -86,7 +87,7 @@ class ProcessRunner:
         self.files = files
         self.account = account
         self.pool = NodePool(config.nodes, config.task_slots_per_node)
-        self.wake = asyncio.Event()
+        self.wake = Wakeup()
         self._runs: dict[tuple[Key, str], _Run] = {}
         self._finished: dict[Key, tuple[str, Outcome]] = {}
         self._nodes_of: dict[Key, tuple[str, ...]] = {}
