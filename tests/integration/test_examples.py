@@ -12,8 +12,10 @@ import importlib.util
 import inspect
 import json
 import os
+import re
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -143,3 +145,16 @@ async def test_notebook_cells_run_in_order(monkeypatch: pytest.MonkeyPatch) -> N
     assert namespace["outcomes"]["added"] == 300
     assert namespace["states"] == {"completed": 300}
     assert len(namespace["completed"]) == 300
+
+
+def test_word_count_runs_real_processes(tmp_path: Path) -> None:
+    proc = run_example("word_count.py", "--results", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    assert "submitted 4 tasks" in proc.stdout
+    assert "merge: exit code 0, success" in proc.stdout
+    expected: Counter[str] = Counter()
+    for text in sorted((EXAMPLES / "wordcount" / "texts").glob("*.txt")):
+        words = Counter(re.findall(r"[a-z']+", text.read_text().lower()))
+        assert json.loads((tmp_path / f"{text.stem}.json").read_text()) == dict(words)
+        expected.update(words)
+    assert json.loads((tmp_path / "total.json").read_text()) == dict(expected)
