@@ -3,8 +3,8 @@
 One task per text file in ``examples/wordcount/texts`` counts its words (``count_words.py`` and
 the text arrive as resource files, ``file://`` URLs); a merge task that depends on all of them
 adds the counts up. Each task's ``counts.json`` is uploaded (an output file) to a local results
-folder; the script watches the tasks and prints the most frequent words. The same code runs against a cloud pool with ``https``
-resource files and a storage container as destination.
+folder; the script watches the tasks and prints the most frequent words. The same code runs
+against a cloud pool with ``https`` resource files and a storage container as destination.
 
     python examples/word_count.py [--results DIR] [--url URL]
 
