@@ -81,3 +81,11 @@ async def wait_no_survivors(root: Path, tries: int = 100) -> None:
             return
         await asyncio.sleep(0.05)
     raise AssertionError(f"processes left running: {survivors(root)}")
+
+
+async def run_one(raw: RawClient, task: dict[str, Any]) -> dict[str, Any]:
+    """Create job ``j``, add `task` to it, and return the task once completed."""
+    await raw.create_job("j")
+    reply = await raw.add_task("j", task)
+    assert reply.status == 201, reply.body
+    return await wait_state(raw, "j", str(task["id"]))

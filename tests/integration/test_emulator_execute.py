@@ -15,6 +15,7 @@ from batchtasks.emulator import Emulator
 from ._execute_helper import (
     executing,
     nodes_root,
+    run_one,
     survivors,
     task_dir,
     wait_no_survivors,
@@ -74,9 +75,9 @@ async def test_command_line_is_not_run_by_a_shell() -> None:
 
 async def test_exit_code_3_fails_with_failure_info() -> None:
     async with executing() as (_emu, raw):
-        await raw.create_job("j")
-        await raw.add_task("j", {"id": "t", "commandLine": '/bin/sh -c "exit 3"'})
-        info = (await wait_state(raw, "j", "t"))["executionInfo"]
+        info = (await run_one(raw, {"id": "t", "commandLine": '/bin/sh -c "exit 3"'}))[
+            "executionInfo"
+        ]
         assert (info["exitCode"], info["result"]) == (3, "failure")
         assert info["failureInfo"]["category"] == "usererror"
         assert info["failureInfo"]["code"] == "FailureExitCode"
@@ -85,17 +86,10 @@ async def test_exit_code_3_fails_with_failure_info() -> None:
 
 async def test_retries_run_the_command_max_retry_count_plus_one_times(tmp_path: Path) -> None:
     log = tmp_path / "runs.log"
+    command = f"/bin/sh -c 'echo $AZ_BATCH_TASK_DIR >> {log}; exit 1'"
     async with executing() as (_emu, raw):
-        await raw.create_job("j")
-        await raw.add_task(
-            "j",
-            {
-                "id": "t",
-                "commandLine": f"/bin/sh -c 'echo $AZ_BATCH_TASK_DIR >> {log}; exit 1'",
-                "constraints": {"maxTaskRetryCount": 2},
-            },
-        )
-        info = (await wait_state(raw, "j", "t"))["executionInfo"]
+        task = {"id": "t", "commandLine": command, "constraints": {"maxTaskRetryCount": 2}}
+        info = (await run_one(raw, task))["executionInfo"]
     runs = log.read_text().splitlines()
     assert len(runs) == 3
     assert len(set(runs)) == 1  # a new process each time, in the same task directory
@@ -106,16 +100,9 @@ async def test_retries_run_the_command_max_retry_count_plus_one_times(tmp_path: 
 async def test_max_wall_clock_time_kills_the_process_group() -> None:
     async with executing() as (emu, raw):
         root = nodes_root(emu)
-        await raw.create_job("j")
-        await raw.add_task(
-            "j",
-            {
-                "id": "t",
-                "commandLine": "/bin/sh -c 'sleep 60 & sleep 60'",
-                "constraints": {"maxWallClockTime": "PT0.5S"},
-            },
-        )
-        info = (await wait_state(raw, "j", "t"))["executionInfo"]
+        command = "/bin/sh -c 'sleep 60 & sleep 60'"
+        task = {"id": "t", "commandLine": command, "constraints": {"maxWallClockTime": "PT0.5S"}}
+        info = (await run_one(raw, task))["executionInfo"]
         assert info["result"] == "failure"
         assert info["failureInfo"]["code"] == "MaxWallClockTimeExceeded"
         await wait_no_survivors(root)

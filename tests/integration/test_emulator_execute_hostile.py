@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ._execute_helper import executing, nodes_root, survivors, task_dir, wait_state
+from ._execute_helper import executing, nodes_root, run_one, survivors, task_dir, wait_state
 
 
 async def test_a_command_that_does_not_exist() -> None:
@@ -79,16 +79,9 @@ async def test_a_process_that_forks_children_and_exits() -> None:
 async def test_a_process_that_ignores_sigterm() -> None:
     async with executing(kill_grace=0.2) as (emu, raw):
         root = nodes_root(emu)
-        await raw.create_job("j")
-        await raw.add_task(
-            "j",
-            {
-                "id": "t",
-                "commandLine": "/bin/sh -c 'trap \"\" TERM; sleep 60; echo survived'",
-                "constraints": {"maxWallClockTime": "PT0.3S"},
-            },
-        )
-        body = await wait_state(raw, "j", "t")
+        command = "/bin/sh -c 'trap \"\" TERM; sleep 60; echo survived'"
+        task = {"id": "t", "commandLine": command, "constraints": {"maxWallClockTime": "PT0.3S"}}
+        body = await run_one(raw, task)
         info = body["executionInfo"]
         assert info["failureInfo"]["code"] == "MaxWallClockTimeExceeded"
         assert info["exitCode"] == 128 + 9  # SIGKILL after the grace period
