@@ -15,7 +15,7 @@ complete the option names and mypy checks their types::
 options from the same mapping (and refuses, with `check_names`, a name that is no option, as
 Python refuses an unknown keyword); `send_settings` takes out the two client-side ones.
 
-This module must not import aiohttp at run time (the protocol layer imports it).
+This module must not import aiohttp at run time (the sans-I/O wire.py imports it).
 """
 
 from __future__ import annotations

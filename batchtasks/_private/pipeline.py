@@ -16,17 +16,19 @@ import uuid
 from typing import Final
 
 from batchtasks._private.credentials import Authorizer
+from batchtasks._private.decoding import check_status
 from batchtasks._private.errors import (
     AlreadyExistsError,
     BatchConnectionError,
     BatchServiceError,
     ThrottledError,
+    answer_unreadable,
 )
 from batchtasks._private.headercheck import check_headers
-from batchtasks._private.protocol import Request, Response, check_status, request_query
 from batchtasks._private.retry import RetryPolicy
 from batchtasks._private.signing import format_ocp_date
 from batchtasks._private.transport import HttpTransport, Timeout
+from batchtasks._private.wire import Request, Response, request_query
 
 __all__ = ["Pipeline", "RetryMode", "maybe_processed"]
 
@@ -47,13 +49,14 @@ def maybe_processed(exc: BaseException) -> bool:
 
     False only when we know it did not: the connection was never made, the request was throttled
     (429 / 503 ServerBusy) or timed out before the service read it (408), or any other 4xx.
+    A success answer that could not be read (`answer_unreadable`) may have been applied.
     """
     if isinstance(exc, BatchConnectionError):
         return exc.request_sent
     if isinstance(exc, ThrottledError):
         return False
     if isinstance(exc, BatchServiceError):
-        return exc.status >= 500
+        return exc.status >= 500 or answer_unreadable(exc)
     return True
 
 

@@ -28,7 +28,7 @@ from batchtasks._private.limits import (
     ResponseLimits,
     ResponseTooLargeError,
 )
-from batchtasks._private.protocol import Request, Response, request_url
+from batchtasks._private.wire import Request, Response, request_url
 
 __all__ = [
     "DEFAULT_MAX_CONNECTIONS",
