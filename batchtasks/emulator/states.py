@@ -212,9 +212,10 @@ def exit_options(task: dict[str, Any]) -> dict[str, str]:
     if chosen is None and failure.get("code") == "FileUploadError":
         # An exit code's own options take precedence over fileUploadError (REST spec).
         chosen = conditions.get("fileUploadError")
-    if chosen is None:
-        chosen = conditions.get("default")
     success = info.get("result") == "success"
+    if chosen is None and not success:
+        # "default" covers failures only: exit code 0 needs an explicit exitCodes entry.
+        chosen = conditions.get("default")
     options = dict(chosen or {})
     return {
         "jobAction": str(options.get("jobAction") or ("none" if success else "terminate")),
