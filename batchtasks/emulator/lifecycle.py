@@ -237,6 +237,7 @@ class Lifecycle:
         self.runner: Runner = runner or SimulatedRunner(config)
         self._task: asyncio.Task[None] | None = None
         self._cursors: dict[str, int] = {}
+        self._stepping = asyncio.Lock()
 
     async def start(self) -> None:
         """Start ticking (no-op when `run_tasks` is off).
@@ -272,6 +273,10 @@ class Lifecycle:
         """Run one lifecycle step now; return how many tasks changed state."""
         if not self.config.run_tasks:
             return 0
+        async with self._stepping:  # one step at a time: capacity is read, then consumed
+            return await self._step_once()
+
+    async def _step_once(self) -> int:
         now = self.clock.now()
         runner = self.runner
         finished = runner.take_finished()
