@@ -234,12 +234,14 @@ async def test_slots_are_never_exceeded(tmp_path: Path) -> None:
     )
     async with executing(nodes=2, task_slots_per_node=2) as (emu, raw):
         await raw.create_job("j")
-        for n in range(10):
-            task = {"id": f"t{n}", "commandLine": f"/bin/sh -c '{script}'"}
-            if n % 3 == 0:
-                task["requiredSlots"] = 2
-            await raw.add_task("j", task)
-        await raw.add_task("j", {"id": "huge", "commandLine": "/bin/true", "requiredSlots": 3})
+        tasks: list[dict[str, object]] = [
+            {"id": f"t{n}", "commandLine": f"/bin/sh -c '{script}'"} for n in range(10)
+        ]
+        for task in tasks[::3]:
+            task["requiredSlots"] = 2
+        tasks.append({"id": "huge", "commandLine": "/bin/true", "requiredSlots": 3})
+        reply = await raw.send("POST", "/jobs/j/addtaskcollection", body={"value": tasks})
+        assert reply.status == 200
         # Steps asked for at the same time (admin advance) must not hand out the same slots twice.
         await asyncio.gather(*(emu.advance(0) for _ in range(5)))
         for n in range(10):
