@@ -135,6 +135,10 @@ def _job_from_args(args: argparse.Namespace) -> JobAddParameter:
 
 
 async def _run_task(args: argparse.Namespace, client: BatchClient, payload: Any) -> int:
+    if args.verb == "files":
+        from batchtasks.cli._files import run_files
+
+        return await run_files(args, client)
     tasks = client.tasks
     verb = args.verb
     if verb == "add":

@@ -29,10 +29,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from . import simfiles
 from .clock import SimClock, Wakeup
 from .db import LIVE_INDEX
 from .dependencies import dependencies_met
 from .formats import iso7, parse_duration, parse_iso
+from .nodefs import NodeFiles
 from .states import (
     NODE_ID,
     Outcome,
@@ -141,6 +143,9 @@ class Runner(Protocol):
     def put_back(self, finished: dict[tuple[str, str], tuple[str, Outcome]]) -> None:
         """Return outcomes a failed step could not store."""
 
+    def started(self, task: dict[str, Any]) -> None:
+        """A task was just marked running (DB thread, inside the step's transaction)."""
+
     def launch(self, base_url: str, job: dict[str, Any], task: dict[str, Any], where: Any) -> None:
         """Start a task that has just been stored as running (after commit)."""
 
@@ -155,12 +160,16 @@ class Runner(Protocol):
 
 
 class SimulatedRunner:
-    """Tasks run on the simulated clock; the command line says how long and with what code."""
+    """Tasks run on the simulated clock; the command line says how long and with what code.
+
+    With `nodes`, each run leaves the files `simfiles` describes in its task directory.
+    """
 
     reports_finished = False
 
-    def __init__(self, config: LifecycleConfig) -> None:
+    def __init__(self, config: LifecycleConfig, nodes: NodeFiles | None = None) -> None:
         self.config = config
+        self.nodes = nodes
         self.wake = Wakeup()
 
     def capacity(self) -> None:
@@ -179,10 +188,16 @@ class SimulatedRunner:
         duration = run_seconds_of(task["commandLine"], self.config.task_seconds)
         limit = parse_duration(task.get("constraints", {}).get("maxWallClockTime", ""))
         if limit is not None and limit < duration and elapsed >= limit:
-            return Outcome(None, wall_clock_failure(), "timeout")
-        if elapsed < duration:
+            outcome = Outcome(None, wall_clock_failure(), "timeout")
+        elif elapsed < duration:
             return None
-        return Outcome(exit_code_of(task["commandLine"]))
+        else:
+            outcome = Outcome(exit_code_of(task["commandLine"]))
+        simfiles.task_finished(self.nodes, task, outcome.exit_code)
+        return outcome
+
+    def started(self, task: dict[str, Any]) -> None:
+        simfiles.task_started(self.nodes, task)
 
     def take_finished(self) -> dict[tuple[str, str], tuple[str, Outcome]]:
         return {}
@@ -389,6 +404,7 @@ class Lifecycle:
             pool_id = str(job.get("poolInfo", {}).get("poolId") or "autopool")
             node = self.runner.nodes_of(where)[0]
             begin_run(task, stamp, node_info(self.base_url, pool_id, job["id"], task["id"], node))
+            self.runner.started(task)
             self.store.write_task(seq, task, now)
             out.started.append((job, task, where))
             out.changed += 1

@@ -25,7 +25,7 @@ from .context import Context
 from .db import resolve_location
 from .execute import ExecuteConfig, ProcessRunner
 from .faults import FaultConfig, FaultInjector
-from .lifecycle import Lifecycle, LifecycleConfig, SimClock
+from .lifecycle import Lifecycle, LifecycleConfig, Runner, SimClock, SimulatedRunner
 from .nodefs import NodeFiles
 from .store import Store
 
@@ -145,6 +145,11 @@ class Emulator:
         return self._db_path
 
     @property
+    def nodes(self) -> NodeFiles:
+        """The virtual nodes' task directories (e.g. to place a file a test then downloads)."""
+        return self._require_context().nodes
+
+    @property
     def faults(self) -> FaultConfig:
         """The current fault configuration."""
         return self._injector.config
@@ -199,10 +204,12 @@ class Emulator:
         store = Store(self._db_path)
         await store.open()
         nodes = NodeFiles(self._nodes_root())
-        processes = (
-            None if self._execute is None else ProcessRunner(self._execute, nodes, self.account)
+        tasks_run_by: Runner = (
+            SimulatedRunner(self._lifecycle_config, nodes)
+            if self._execute is None
+            else ProcessRunner(self._execute, nodes, self.account)
         )
-        lifecycle = Lifecycle(store, self._clock, self._lifecycle_config, "", processes)
+        lifecycle = Lifecycle(store, self._clock, self._lifecycle_config, "", tasks_run_by)
         context = Context(
             auth=self._auth,
             store=store,
@@ -249,6 +256,7 @@ class Emulator:
         for job in jobs:
             with contextlib.suppress(Exception):
                 await context.store.modify_job(job["id"], lambda _job: None)
+                await asyncio.to_thread(context.nodes.remove_job, job["id"])
 
     async def stop(self) -> None:
         """Stop serving and close the store (idempotent)."""

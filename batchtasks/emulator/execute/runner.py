@@ -116,6 +116,9 @@ class ProcessRunner:
     def put_back(self, finished: dict[Key, tuple[str, Outcome]]) -> None:
         self._finished = {**finished, **self._finished}
 
+    def started(self, task: dict[str, Any]) -> None:
+        """Nothing to do inside the transaction: the process starts in `launch`, after commit."""
+
     def launch(
         self, base_url: str, job: dict[str, Any], task: dict[str, Any], where: Placement
     ) -> None:
