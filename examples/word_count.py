@@ -3,7 +3,8 @@
 One task per text file in ``examples/wordcount/texts`` counts its words (``count_words.py`` and
 the text arrive as resource files, ``file://`` URLs); a merge task that depends on all of them
 adds the counts up. Each task's ``counts.json`` is uploaded (an output file) to a local results
-folder; the script watches the tasks and prints the most frequent words. The same code runs
+folder; the script watches the tasks, reads the merge task's ``stdout.txt`` through the file API
+and prints the most frequent words. The same code runs
 against a cloud pool with ``https`` resource files and a storage container as destination.
 
     python examples/word_count.py [--results DIR] [--url URL]
@@ -101,6 +102,9 @@ async def main(results: Path, url: str | None = None) -> dict[str, int]:
             assert info is not None
             failure = f" ({info.failure_info.code})" if info.failure_info else ""
             print(f"{task.id}: exit code {info.exit_code}, {info.result}{failure}")
+        # The merge task's real stdout.txt, read through the Batch file API.
+        summary = await client.files.get_from_task(JOB_ID, "merge", "stdout.txt").read()
+        print("merge stdout.txt:", summary.decode().strip())
     counts: dict[str, int] = json.loads((results / "total.json").read_text())
     print("top words:", ", ".join(f"{w} {n}" for w, n in list(counts.items())[:5]))
     return counts

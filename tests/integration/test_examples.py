@@ -152,6 +152,7 @@ def test_word_count_runs_real_processes(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "submitted 4 tasks" in proc.stdout
     assert "merge: exit code 0, success" in proc.stdout
+    assert re.search(r"^merge stdout.txt: merge: \d+ words, \d+ distinct$", proc.stdout, re.M)
     expected: Counter[str] = Counter()
     for text in sorted((EXAMPLES / "wordcount" / "texts").glob("*.txt")):
         words = Counter(re.findall(r"[a-z']+", text.read_text().lower()))
