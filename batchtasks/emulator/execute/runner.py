@@ -92,6 +92,7 @@ class ProcessRunner:
         self._finished: dict[Key, tuple[str, Outcome]] = {}
         self._nodes_of: dict[Key, tuple[str, ...]] = {}
         self._timers: set[asyncio.TimerHandle] = set()
+        self._removals: set[asyncio.Future[None]] = set()
 
     # -- the Runner protocol --------------------------------------------------------------------
 
@@ -158,6 +159,8 @@ class ProcessRunner:
         for timer in self._timers:
             timer.cancel()
         self._timers.clear()
+        if self._removals:
+            await asyncio.gather(*self._removals, return_exceptions=True)
 
     # -- one run --------------------------------------------------------------------------------
 
@@ -286,15 +289,25 @@ class ProcessRunner:
     def _retain(self, job_id: str, task_id: str, nodes: tuple[str, ...], seconds: float) -> None:
         if not nodes or seconds > _MAX_TIMER:
             return
+        key = (job_id.lower(), task_id.lower())
 
         def remove() -> None:
             self._timers.discard(timer)
-            for node in nodes:
-                with contextlib.suppress(ValueError):
-                    self.files.remove_task(node, job_id, task_id)
+            if any(running == key for running, _attempt in self._runs):
+                return  # reactivated and running again: its directory is in use
+            removal = asyncio.ensure_future(
+                asyncio.to_thread(self._remove_dirs, nodes, job_id, task_id)
+            )
+            self._removals.add(removal)
+            removal.add_done_callback(self._removals.discard)
 
         timer = asyncio.get_running_loop().call_later(seconds, remove)
         self._timers.add(timer)
+
+    def _remove_dirs(self, nodes: tuple[str, ...], job_id: str, task_id: str) -> None:
+        for node in nodes:
+            with contextlib.suppress(ValueError):
+                self.files.remove_task(node, job_id, task_id)
 
 
 def _key(job: dict[str, Any], task: dict[str, Any]) -> Key:
