@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from batchtasks.emulator import Emulator
@@ -21,6 +22,7 @@ from ._execute_helper import (
     wait_no_survivors,
     wait_state,
 )
+from ._signing_helper import RawClient
 
 
 async def test_output_environment_and_success() -> None:
@@ -388,3 +390,11 @@ def test_execute_refuses_a_non_loopback_bind() -> None:
         Emulator(in_memory=True, execute=True, clock_speed=10)
     with pytest.raises(ValueError, match="at least one node"):
         Emulator(in_memory=True, execute=True, nodes=0)
+
+
+async def test_the_pytest_fixture_runs_tasks(batch_emulator_executing: Emulator) -> None:
+    emu = batch_emulator_executing
+    async with aiohttp.ClientSession() as session:
+        raw = RawClient(session, emu.url, emu.account, emu.key)
+        body = await run_one(raw, {"id": "t", "commandLine": "/bin/sh -c 'exit 7'"})
+    assert body["executionInfo"]["exitCode"] == 7
