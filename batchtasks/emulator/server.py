@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import shutil
 import tempfile
 from dataclasses import replace
@@ -92,6 +93,8 @@ class Emulator:
                     "execute runs the command lines sent to the API: it needs a loopback bind "
                     "(127.0.0.1, ::1 or localhost)"
                 )
+            if os.name != "posix":
+                raise ValueError("execute needs a POSIX system (process groups, ulimit)")
             if clock_speed != 1.0:
                 raise ValueError("execute runs tasks in real time: the clock speed must be 1")
             self._execute = ExecuteConfig(nodes, task_slots_per_node, kill_grace, file_size_limit)
