@@ -131,6 +131,16 @@ def bench(session: nox.Session) -> None:
 
 
 @nox.session
+def bench_execute(session: nox.Session) -> None:
+    """The executing emulator: /bin/true tasks per second and CPU per task (docs/execute.md).
+
+    Extra arguments go to benchmarks/emulator_execute.py (e.g. ``-- --tasks 5000 --slots 8``).
+    """
+    session.install("-e", ".[test]")
+    session.run("python", "benchmarks/emulator_execute.py", *session.posargs)
+
+
+@nox.session
 def soak(session: nox.Session) -> None:
     """Long soak under injected faults: one bulk add against a separate emulator process.
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import shutil
 import tempfile
 from dataclasses import replace
@@ -23,10 +24,14 @@ from .auth import AuthConfig
 from .constants import DEFAULT_LOCATION, DEV_ACCOUNT, DEV_KEY
 from .context import Context
 from .db import resolve_location
+from .execute import ExecuteConfig, ProcessRunner
 from .faults import FaultConfig, FaultInjector
-from .lifecycle import Lifecycle, LifecycleConfig, SimClock
+from .lifecycle import Lifecycle, LifecycleConfig, Runner, SimClock, SimulatedRunner
 from .nodefs import NodeFiles
 from .store import Store
+
+_POOL = ExecuteConfig()
+_LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 
 
 class Emulator:
@@ -48,6 +53,12 @@ class Emulator:
         bearer_token: the one accepted bearer token (None: any non-empty token).
         check_clock_skew: reject requests dated more than 15 minutes off.
         job_delete_delay: real seconds a deleted job stays in ``deleting``.
+        execute: run each task's command line as a real local process (opt-in; the processes
+            run as this user). Needs a loopback `host` and a real-time clock.
+        nodes: virtual nodes of the executing pool.
+        task_slots_per_node: task slots of each virtual node.
+        kill_grace: seconds between SIGTERM and SIGKILL when a process is stopped.
+        file_size_limit: largest file a task's process may write (stdout.txt included), bytes.
     """
 
     def __init__(
@@ -67,9 +78,28 @@ class Emulator:
         bearer_token: str | None = None,
         check_clock_skew: bool = True,
         job_delete_delay: float = 0.0,
+        execute: bool = False,
+        nodes: int = _POOL.nodes,
+        task_slots_per_node: int = _POOL.task_slots_per_node,
+        kill_grace: float = _POOL.kill_grace,
+        file_size_limit: int = _POOL.file_size_limit,
     ) -> None:
         if in_memory and location is not None:
             raise ValueError("choose either location or in_memory, not both")
+        self._execute: ExecuteConfig | None = None
+        if execute:
+            if host not in _LOOPBACK:
+                raise ValueError(
+                    "execute runs the command lines sent to the API: it needs a loopback bind "
+                    "(127.0.0.1, ::1 or localhost)"
+                )
+            if os.name != "posix":
+                raise ValueError("execute needs a POSIX system (process groups, ulimit)")
+            if clock_speed != 1.0:
+                raise ValueError("execute runs tasks in real time: the clock speed must be 1")
+            self._execute = ExecuteConfig(nodes, task_slots_per_node, kill_grace, file_size_limit)
+            ProcessRunner(self._execute, NodeFiles(Path()), account)  # validates the pool now
+            run_tasks = True
         self.host = host
         self.port = port
         self._auth = AuthConfig(
@@ -176,14 +206,20 @@ class Emulator:
             raise RuntimeError("the emulator is already running")
         store = Store(self._db_path)
         await store.open()
-        lifecycle = Lifecycle(store, self._clock, self._lifecycle_config, "")
+        nodes = NodeFiles(self._nodes_root())
+        tasks_run_by: Runner = (
+            SimulatedRunner(self._lifecycle_config, nodes)
+            if self._execute is None
+            else ProcessRunner(self._execute, nodes, self.account)
+        )
+        lifecycle = Lifecycle(store, self._clock, self._lifecycle_config, "", tasks_run_by)
         context = Context(
             auth=self._auth,
             store=store,
             faults=self._injector,
             clock=self._clock,
             lifecycle=lifecycle,
-            nodes=NodeFiles(self._nodes_root()),
+            nodes=nodes,
             job_delete_delay=self._job_delete_delay,
         )
         limit = max(self._injector.config.body_limit, 64 * 1024 * 1024)
@@ -202,7 +238,6 @@ class Emulator:
         if sockets:
             self.port = int(sockets[0].getsockname()[1])
         lifecycle.base_url = self.url
-        lifecycle.nodes = context.nodes
         self._runner = runner
         self._context = context
         await self._purge_deleting_jobs(context)

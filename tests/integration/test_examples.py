@@ -14,8 +14,10 @@ import importlib.util
 import inspect
 import json
 import os
+import re
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
 from types import ModuleType
@@ -188,3 +190,17 @@ async def test_fastapi_app_reports_progress_from_task_counts(
             "active": 0, "running": 0, "completed": 20, "succeeded": 19, "failed": 1,
             "percent_complete": 100.0,
         }  # fmt: skip
+
+
+def test_word_count_runs_real_processes(tmp_path: Path) -> None:
+    proc = run_example("word_count.py", "--results", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    assert "submitted 4 tasks" in proc.stdout
+    assert "merge: exit code 0, success" in proc.stdout
+    assert re.search(r"^merge stdout.txt: merge: \d+ words, \d+ distinct$", proc.stdout, re.M)
+    expected: Counter[str] = Counter()
+    for text in sorted((EXAMPLES / "wordcount" / "texts").glob("*.txt")):
+        words = Counter(re.findall(r"[a-z']+", text.read_text().lower()))
+        assert json.loads((tmp_path / f"{text.stem}.json").read_text()) == dict(words)
+        expected.update(words)
+    assert json.loads((tmp_path / "total.json").read_text()) == dict(expected)
