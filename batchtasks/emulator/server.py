@@ -12,6 +12,7 @@ import contextlib
 import os
 import shutil
 import tempfile
+from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
@@ -19,13 +20,15 @@ from typing import Any
 
 from aiohttp import web
 
-from .app import build_app, stats_of
+from .app import build_app, connection_guard, stats_of
 from .auth import AuthConfig
+from .connections import ConnectionGuard, ConnectionLimits
 from .constants import DEFAULT_LOCATION, DEV_ACCOUNT, DEV_KEY
 from .context import Context
 from .db import resolve_location
 from .execute import ExecuteConfig, ProcessRunner
 from .faults import FaultConfig, FaultInjector
+from .guard import HostPolicy
 from .lifecycle import Lifecycle, LifecycleConfig, Runner, SimClock, SimulatedRunner
 from .nodefs import NodeFiles
 from .store import Store
@@ -59,6 +62,9 @@ class Emulator:
         task_slots_per_node: task slots of each virtual node.
         kill_grace: seconds between SIGTERM and SIGKILL when a process is stopped.
         file_size_limit: largest file a task's process may write (stdout.txt included), bytes.
+        allowed_hosts: ``Host`` names answered besides loopback ones and `host` (``"*"``: any);
+            see `batchtasks.emulator.guard`.
+        connection_limits: idle/head timeouts and the connection cap (`ConnectionLimits`).
     """
 
     def __init__(
@@ -83,6 +89,8 @@ class Emulator:
         task_slots_per_node: int = _POOL.task_slots_per_node,
         kill_grace: float = _POOL.kill_grace,
         file_size_limit: int = _POOL.file_size_limit,
+        allowed_hosts: Iterable[str] = (),
+        connection_limits: ConnectionLimits | None = None,
     ) -> None:
         if in_memory and location is not None:
             raise ValueError("choose either location or in_memory, not both")
@@ -116,6 +124,10 @@ class Emulator:
         self._lifecycle_config = LifecycleConfig(run_tasks=run_tasks, task_seconds=task_seconds)
         self._clock = SimClock(clock_speed)
         self._job_delete_delay = job_delete_delay
+        self._host_policy = HostPolicy(host, allowed_hosts)
+        self._connection_limits = connection_limits or ConnectionLimits()
+        self._guard: ConnectionGuard | None = None
+        self._server: asyncio.AbstractServer | None = None
         self._runner: web.AppRunner | None = None
         self._context: Context | None = None
         self._temp_nodes: Path | None = None
@@ -223,21 +235,32 @@ class Emulator:
             job_delete_delay=self._job_delete_delay,
         )
         limit = max(self._injector.config.body_limit, 64 * 1024 * 1024)
-        app = build_app(context, client_max_size=limit)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        guard = connection_guard(self._connection_limits)
+        app = build_app(
+            context, client_max_size=limit, host_policy=self._host_policy, connections=guard
+        )
+        runner = web.AppRunner(app, access_log=None, handle_signals=False, **guard.app_settings())
         try:
             await runner.setup()
-            site = web.TCPSite(runner, self.host, self.port, reuse_address=True)
-            await site.start()
+            assert runner.server is not None
+            # Our own listening socket (not a TCPSite) so that every connection's protocol is
+            # watched by the guard (timeouts, cap, Batch-shaped answers to malformed heads).
+            server = await asyncio.get_running_loop().create_server(
+                guard.protocol_factory(runner.server),
+                self.host,
+                self.port,
+                reuse_address=True,
+                backlog=512,
+            )
         except BaseException:
             await runner.cleanup()
             await store.close()
             raise
-        # aiohttp offers no public accessor for the port bound when asked for port 0.
-        sockets = getattr(site._server, "sockets", None)
-        if sockets:
-            self.port = int(sockets[0].getsockname()[1])
+        self.port = int(server.sockets[0].getsockname()[1])
+        guard.start()
         lifecycle.base_url = self.url
+        self._server = server
+        self._guard = guard
         self._runner = runner
         self._context = context
         await self._purge_deleting_jobs(context)
@@ -264,8 +287,14 @@ class Emulator:
     async def stop(self) -> None:
         """Stop serving and close the store (idempotent)."""
         context, runner = self._context, self._runner
+        server, guard = self._server, self._guard
         self._context = None
         self._runner = None
+        self._server = self._guard = None
+        if server is not None:
+            server.close()  # no new connections; open ones are closed by the runner below
+        if guard is not None:
+            await guard.stop()
         if context is not None:
             await context.lifecycle.stop()
             for task in list(context.background):
@@ -274,6 +303,9 @@ class Emulator:
                 await asyncio.gather(*context.background, return_exceptions=True)
         if runner is not None:
             await runner.cleanup()
+        if server is not None:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(server.wait_closed(), 5)
         if context is not None:
             await context.store.close()
         if self._temp_nodes is not None:
