@@ -108,7 +108,7 @@ class RetryPolicy:
     def is_retryable(self, exc: BaseException) -> bool:
         """Whether `exc` is a transient failure worth another try of the same request."""
         if isinstance(exc, BatchConnectionError):
-            return True
+            return exc.transient
         if isinstance(exc, BatchServiceError):
             return exc.status in RETRYABLE_STATUSES
         return False

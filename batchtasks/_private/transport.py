@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import platform
+import socket
 import ssl
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -135,6 +136,9 @@ class HttpTransport:
         self._user_agent = user_agent
         self._logger = logger
         self._closed = False
+        # Whether the endpoint has ever answered: decides if a refused connection is worth
+        # retrying (see connfail).
+        self._reached = False
         # yarl.URL objects are immutable: one per distinct (path, query) is enough (a bulk add
         # sends every request to the same URL). Bounded.
         self._urls: dict[tuple[str, tuple[tuple[str, str], ...]], yarl.URL] = {}
@@ -248,9 +252,10 @@ class HttpTransport:
             self._log_failure(request, started, attempt, error)
             raise error from None
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
-            error = _map_failure(request, exc)
+            error = _map_failure(request, exc, reached=self._reached)
             self._log_failure(request, started, attempt, error)
             raise error from exc
+        self._reached = True
         self._log_success(request, response, started, attempt)
         return response
 
@@ -296,7 +301,42 @@ class HttpTransport:
             )
 
 
-def _map_failure(request: Request, exc: BaseException) -> BatchConnectionError:
+# What a failed connection means. Says in words what happened, to which host and port (never
+# aiohttp's ``ssl:default`` jargon), and decides whether another try could help
+# (`BatchConnectionError.transient`):
+#
+# * a host name that does not resolve (EAI_NONAME) will not resolve a second later: not retried.
+#   A temporary DNS failure (EAI_AGAIN) is retried.
+# * a refused connection before this client ever got an answer from the endpoint means nothing
+#   listens there (a wrong endpoint, or a service that is not running): not retried, so the error
+#   shows at once instead of after seconds of silent backoff. Once the endpoint has answered, a
+#   refused connection is a restart in progress, and is retried.
+_NAME_NOT_FOUND = {
+    getattr(socket, name) for name in ("EAI_NONAME", "EAI_NODATA") if hasattr(socket, name)
+}
+
+
+def _address(exc: aiohttp.ClientConnectorError) -> str:
+    host = exc.host
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    return f"{host}:{exc.port}"
+
+
+def _reason(exc: BaseException) -> str:
+    os_error = getattr(exc, "os_error", None)
+    text = getattr(os_error, "strerror", None) or str(os_error or "") or type(exc).__name__
+    return str(text)
+
+
+def _map_failure(request: Request, exc: BaseException, *, reached: bool) -> BatchConnectionError:
+    """The library error for a failure of `request`.
+
+    Args:
+        request: the request that failed.
+        exc: the aiohttp, asyncio or OS exception.
+        reached: whether this client has had any answer from the endpoint before.
+    """
     where = f"{request.method} {request.path}"
     detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     if isinstance(exc, aiohttp.ConnectionTimeoutError):
@@ -308,5 +348,33 @@ def _map_failure(request: Request, exc: BaseException) -> BatchConnectionError:
     if isinstance(exc, (aiohttp.ClientConnectorCertificateError, aiohttp.ClientSSLError)):
         return BatchConnectionError(f"{where}: TLS failure ({detail})", request_sent=False)
     if isinstance(exc, aiohttp.ClientConnectorError):
-        return BatchConnectionError(f"{where}: cannot connect ({detail})", request_sent=False)
+        return _connect_failure(where, exc, reached=reached)
     return BatchConnectionError(f"{where}: connection failed; outcome unknown ({detail})")
+
+
+def _connect_failure(
+    where: str, exc: aiohttp.ClientConnectorError, *, reached: bool
+) -> BatchConnectionError:
+    os_error = exc.os_error
+    if isinstance(os_error, socket.gaierror):
+        permanent = os_error.errno in _NAME_NOT_FOUND
+        return BatchConnectionError(
+            f"{where}: cannot resolve host {exc.host!r} ({_reason(exc)})"
+            + ("; check the endpoint" if permanent else "; a temporary DNS failure"),
+            request_sent=False,
+            transient=not permanent,
+        )
+    if isinstance(os_error, ConnectionRefusedError):
+        advice = (
+            "the service stopped answering"
+            if reached
+            else "nothing is listening there: check the endpoint, or start the service"
+        )
+        return BatchConnectionError(
+            f"{where}: connection refused by {_address(exc)} ({advice})",
+            request_sent=False,
+            transient=reached,
+        )
+    return BatchConnectionError(
+        f"{where}: cannot connect to {_address(exc)} ({_reason(exc)})", request_sent=False
+    )

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from batchtasks.cli._account import AccountSettings, open_client, resolve_account
 from batchtasks.cli._debug import mask_secret
+from batchtasks.cli._durations import DURATION_HINT
 from batchtasks.cli._errors import EXIT_OK, InputError, UsageError
 from batchtasks.cli._render import (
     require_rich,
@@ -44,6 +45,7 @@ def settings_from_args(args: argparse.Namespace) -> AccountSettings:
         endpoint=getattr(args, "account_endpoint", None),
         account_name=getattr(args, "account_name", None),
         key=getattr(args, "account_key", None),
+        allow_insecure_http=bool(getattr(args, "allow_insecure_http", False)),
     )
     mask_secret(settings.key)
     return settings
@@ -54,11 +56,23 @@ def describe_validation_error(exc: ValidationError) -> str:
     parts = []
     for error in exc.errors()[:3]:
         where = ".".join(str(p) for p in error.get("loc", ())) or "task"
-        parts.append(f"{where}: {error.get('msg', 'invalid')}")
+        parts.append(f"{where}: {_error_message(error)}")
     more = len(exc.errors()) - 3
     if more > 0:
         parts.append(f"and {more} more")
     return "; ".join(parts)
+
+
+def _error_message(error: Any) -> str:
+    """pydantic's message for one error, in words for people: durations show the ISO form, and
+    a validator's own message loses pydantic's ``Value error,`` prefix."""
+    kind = str(error.get("type", ""))
+    if kind.startswith(("time_delta", "duration")):
+        return f"expected {DURATION_HINT}"
+    message = str(error.get("msg", "invalid"))
+    for prefix in ("Value error, ", "Assertion failed, "):
+        message = message.removeprefix(prefix)
+    return message
 
 
 def read_json_document(path: str) -> Any:
@@ -83,7 +97,7 @@ def read_json_document(path: str) -> Any:
 
 
 async def _print_list(
-    items: AsyncIterator[Any], args: argparse.Namespace, columns: Sequence[str]
+    items: AsyncIterator[Any], args: argparse.Namespace, columns: Sequence[str], what: str
 ) -> None:
     if args.output == "json":
         await write_json_items(items)
@@ -92,6 +106,10 @@ async def _print_list(
     if select:
         columns = [name.strip() for name in select.split(",") if name.strip()]
     rows = [item async for item in items]
+    if not rows:  # a line that says so, not an empty frame
+        matching = f" matching {args.filter!r}" if getattr(args, "filter", None) else ""
+        print(f"no {what}{matching}", flush=True)
+        return
     write_table(rows, columns)
 
 
@@ -175,12 +193,12 @@ async def _run_task(args: argparse.Namespace, client: BatchClient, payload: Any)
             expand=args.expand,
             max_results=args.max_results,
         )
-        await _print_list(pager, args, TASK_COLUMNS)
+        await _print_list(pager, args, TASK_COLUMNS, f"tasks in job {args.job_id!r}")
     elif verb == "list-subtasks":
         subtasks = tasks.list_subtasks(args.job_id, args.task_id, select=args.select)
-        await _print_list(subtasks, args, SUBTASK_COLUMNS)
+        await _print_list(subtasks, args, SUBTASK_COLUMNS, f"subtasks of task {args.task_id!r}")
     elif verb == "update":
-        await tasks.update(args.job_id, args.task_id, constraints=_constraints(args))
+        await tasks.update(args.job_id, args.task_id, constraints=payload)
         _done(f"updated task {args.task_id!r} of job {args.job_id!r}")
     else:
         operation: Callable[[str, str], Awaitable[Any]] = getattr(tasks, verb)
@@ -190,7 +208,7 @@ async def _run_task(args: argparse.Namespace, client: BatchClient, payload: Any)
     return EXIT_OK
 
 
-def _constraints(args: argparse.Namespace) -> TaskConstraints | None:
+def _constraints(args: argparse.Namespace) -> TaskConstraints:
     from batchtasks.models import TaskConstraints
 
     data: dict[str, Any] = {}
@@ -201,7 +219,11 @@ def _constraints(args: argparse.Namespace) -> TaskConstraints | None:
     if args.max_task_retry_count is not None:
         data["maxTaskRetryCount"] = args.max_task_retry_count
     if not data:
-        return None
+        # The service would reset every constraint to its default: never by accident.
+        raise UsageError(
+            "task update needs at least one of --max-wall-clock-time, --retention-time, "
+            "--max-task-retry-count (the constraints you leave out return to their defaults)"
+        )
     try:
         return TaskConstraints.model_validate(data)
     except ValidationError as exc:
@@ -221,16 +243,18 @@ async def _run_job(args: argparse.Namespace, client: BatchClient, payload: Any) 
         _done(f"deleting job {args.job_id!r} (the service removes it and its tasks)")
     else:
         pager = jobs.list(filter=args.filter, select=args.select, max_results=args.max_results)
-        await _print_list(pager, args, JOB_COLUMNS)
+        await _print_list(pager, args, JOB_COLUMNS, "jobs")
     return EXIT_OK
 
 
 async def _run_resource(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     # The body of an add is read (once: it may be stdin) and checked before anything starts.
-    payload: TaskAddParameter | JobAddParameter | None = None
+    payload: TaskAddParameter | JobAddParameter | TaskConstraints | None = None
     if args.verb == "add":
         payload = _task_from_args(args) if args.command == "task" else _job_from_args(args)
+    elif args.command == "task" and args.verb == "update":
+        payload = _constraints(args)
     async with open_client(settings) as client:
         if args.command == "task":
             return await _run_task(args, client, payload)
