@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from itertools import repeat
 from typing import Any, Final
@@ -20,6 +20,7 @@ from pydantic_core import from_json
 
 from batchtasks._private.constants import API_VERSION, JSON_CONTENT_TYPE
 from batchtasks._private.errors import BatchServiceError, error_from_response
+from batchtasks._private.options import ConditionalOptions, RequestOptions, check_names
 from batchtasks._private.signing import format_ocp_date
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
 
 #: Headers the caller may not set through `custom_headers`: the sender computes them.
 _RESERVED_HEADERS: Final = frozenset({"authorization", "host", "content-length"})
+_CONDITIONS: Final = ("if_match", "if_none_match", "if_modified_since", "if_unmodified_since")
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,31 +72,6 @@ class Response:
     status: int
     headers: Mapping[str, str]
     body: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class RequestOptions:
-    """The per-call options every operation shares (the official `*Options` models).
-
-    Attributes:
-        timeout: server-side processing limit in seconds (`timeout` query parameter).
-        client_request_id: caller's request id (a GUID); generated per call when None.
-        return_client_request_id: ask the service to echo `client-request-id`.
-        ocp_date: the request time to send (datetime or RFC 1123 text); current time when None.
-        if_match, if_none_match: ETag conditions (only where the service accepts them).
-        if_modified_since, if_unmodified_since: time conditions (datetime or RFC 1123 text).
-        custom_headers: extra headers sent as given (the official `custom_headers`).
-    """
-
-    timeout: int | None = None
-    client_request_id: str | None = None
-    return_client_request_id: bool | None = None
-    ocp_date: datetime | str | None = None
-    if_match: str | None = None
-    if_none_match: str | None = None
-    if_modified_since: datetime | str | None = None
-    if_unmodified_since: datetime | str | None = None
-    custom_headers: Mapping[str, str] | None = field(default=None)
 
 
 def _http_date(value: datetime | str) -> str:
@@ -163,15 +140,16 @@ def request_url(base_url: str, request: Request) -> str:
 
 
 def _headers(
-    opts: RequestOptions,
+    opts: Mapping[str, Any],
     *,
     body: bytes | None,
     has_body_semantics: bool,
     conditional: bool,
 ) -> dict[str, str]:
     headers: dict[str, str] = {"accept": "application/json"}
-    if opts.custom_headers:
-        for name, value in opts.custom_headers.items():
+    custom_headers = opts.get("custom_headers")
+    if custom_headers:
+        for name, value in custom_headers.items():
             lower = name.lower()
             if lower in _RESERVED_HEADERS:
                 raise ValueError(f"custom_headers may not set {name!r}; batchtasks computes it")
@@ -182,43 +160,33 @@ def _headers(
     elif has_body_semantics:
         # aiohttp would add Content-Length: 0 anyway; say it explicitly so it is signed (§9.2 a).
         headers["content-length"] = "0"
-    if opts.client_request_id is not None:
-        headers["client-request-id"] = opts.client_request_id
-    if opts.return_client_request_id is not None:
-        headers["return-client-request-id"] = "true" if opts.return_client_request_id else "false"
-    if opts.ocp_date is not None:
-        headers["ocp-date"] = _http_date(opts.ocp_date)
-    if conditional:
-        if opts.if_match is not None:
-            headers["if-match"] = opts.if_match
-        if opts.if_none_match is not None:
-            headers["if-none-match"] = opts.if_none_match
-        if opts.if_modified_since is not None:
-            headers["if-modified-since"] = _http_date(opts.if_modified_since)
-        if opts.if_unmodified_since is not None:
-            headers["if-unmodified-since"] = _http_date(opts.if_unmodified_since)
-    elif any(
-        v is not None
-        for v in (
-            opts.if_match,
-            opts.if_none_match,
-            opts.if_modified_since,
-            opts.if_unmodified_since,
-        )
-    ):
+    if (client_request_id := opts.get("client_request_id")) is not None:
+        headers["client-request-id"] = client_request_id
+    if (echo := opts.get("return_client_request_id")) is not None:
+        headers["return-client-request-id"] = "true" if echo else "false"
+    if (ocp_date := opts.get("ocp_date")) is not None:
+        headers["ocp-date"] = _http_date(ocp_date)
+    conditions = [(name, opts.get(name)) for name in _CONDITIONS]
+    if not conditional and any(value is not None for _, value in conditions):
         raise ValueError("this operation does not accept conditional headers")
+    for name, value in conditions:
+        if value is not None:
+            # if_modified_since -> if-modified-since; the two time conditions are HTTP dates.
+            text = value if name.endswith("match") else _http_date(value)
+            headers[name.replace("_", "-")] = text
     return headers
 
 
-def _query(opts: RequestOptions, *pairs: tuple[str, object]) -> tuple[tuple[str, str], ...]:
+def _query(opts: Mapping[str, Any], *pairs: tuple[str, object]) -> tuple[tuple[str, str], ...]:
     out = [("api-version", API_VERSION)]
     for name, value in pairs:
         if value is not None:
             out.append((name, str(value)))
-    if opts.timeout is not None:
-        if isinstance(opts.timeout, bool) or not isinstance(opts.timeout, int) or opts.timeout < 1:
+    timeout = opts.get("timeout")
+    if timeout is not None:
+        if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout < 1:
             raise ValueError("timeout must be a positive whole number of seconds")
-        out.append(("timeout", str(opts.timeout)))
+        out.append(("timeout", str(timeout)))
     return tuple(out)
 
 
@@ -233,7 +201,7 @@ def _max_results(value: int | None) -> int | None:
 def _build(
     method: str,
     path: str,
-    opts: RequestOptions,
+    opts: Mapping[str, Any],
     *,
     expected: int,
     query: tuple[tuple[str, object], ...] = (),
@@ -241,6 +209,7 @@ def _build(
     conditional: bool = False,
     idempotent: bool = True,
 ) -> Request:
+    check_names(opts)
     return Request(
         method=method,
         path=path,
@@ -298,7 +267,7 @@ def task_list(
 def task_get(
     job_id: str,
     task_id: str,
-    opts: RequestOptions,
+    opts: ConditionalOptions,
     *,
     select: str | None = None,
     expand: str | None = None,
@@ -309,12 +278,12 @@ def task_get(
     return _build("GET", path, opts, expected=200, query=query, conditional=True)
 
 
-def task_delete(job_id: str, task_id: str, opts: RequestOptions) -> Request:
+def task_delete(job_id: str, task_id: str, opts: ConditionalOptions) -> Request:
     """DELETE /jobs/{jobId}/tasks/{taskId} -> 200."""
     return _build("DELETE", _task_path(job_id, task_id), opts, expected=200, conditional=True)
 
 
-def task_update(job_id: str, task_id: str, body: bytes, opts: RequestOptions) -> Request:
+def task_update(job_id: str, task_id: str, body: bytes, opts: ConditionalOptions) -> Request:
     """PUT /jobs/{jobId}/tasks/{taskId} with a TaskUpdateParameter -> 200."""
     path = _task_path(job_id, task_id)
     return _build("PUT", path, opts, expected=200, body=body, conditional=True)
@@ -328,13 +297,13 @@ def task_list_subtasks(
     return _build("GET", path, opts, expected=200, query=(("$select", select),))
 
 
-def task_terminate(job_id: str, task_id: str, opts: RequestOptions) -> Request:
+def task_terminate(job_id: str, task_id: str, opts: ConditionalOptions) -> Request:
     """POST /jobs/{jobId}/tasks/{taskId}/terminate (no body) -> 204."""
     path = f"{_task_path(job_id, task_id)}/terminate"
     return _build("POST", path, opts, expected=204, conditional=True)
 
 
-def task_reactivate(job_id: str, task_id: str, opts: RequestOptions) -> Request:
+def task_reactivate(job_id: str, task_id: str, opts: ConditionalOptions) -> Request:
     """POST /jobs/{jobId}/tasks/{taskId}/reactivate (no body) -> 204."""
     path = f"{_task_path(job_id, task_id)}/reactivate"
     return _build("POST", path, opts, expected=204, conditional=True)
@@ -349,7 +318,7 @@ def job_add(body: bytes, opts: RequestOptions) -> Request:
 
 
 def job_get(
-    job_id: str, opts: RequestOptions, *, select: str | None = None, expand: str | None = None
+    job_id: str, opts: ConditionalOptions, *, select: str | None = None, expand: str | None = None
 ) -> Request:
     """GET /jobs/{jobId} -> 200 with a CloudJob."""
     path = f"/jobs/{_segment(job_id, 'job_id')}"
@@ -357,10 +326,15 @@ def job_get(
     return _build("GET", path, opts, expected=200, query=query, conditional=True)
 
 
-def job_delete(job_id: str, opts: RequestOptions) -> Request:
+def job_delete(job_id: str, opts: ConditionalOptions) -> Request:
     """DELETE /jobs/{jobId} -> 202 (the job goes to `deleting`)."""
     path = f"/jobs/{_segment(job_id, 'job_id')}"
     return _build("DELETE", path, opts, expected=202, conditional=True)
+
+
+def job_get_task_counts(job_id: str, opts: RequestOptions) -> Request:
+    """GET /jobs/{jobId}/taskcounts -> 200 with a TaskCountsResult."""
+    return _build("GET", f"/jobs/{_segment(job_id, 'job_id')}/taskcounts", opts, expected=200)
 
 
 def job_list(

@@ -31,8 +31,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from .db import LIVE_INDEX
 from .formats import iso7, parse_duration, parse_iso
-from .store import LIVE_INDEX, Store
+from .store import Store
 
 logger = logging.getLogger("batchtasks.emulator")
 

@@ -23,10 +23,11 @@ from .auth import AuthConfig
 from .constants import DEV_ACCOUNT, DEV_KEY
 from .context import Context
 from .datadir import NODES_DIRNAME, default_location
+from .db import resolve_location
 from .faults import FaultConfig, FaultInjector
 from .lifecycle import Lifecycle, LifecycleConfig, SimClock
 from .nodefs import NodeFiles
-from .store import Store, resolve_location
+from .store import Store
 
 _MAX_PORT = 65535
 

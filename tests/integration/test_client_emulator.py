@@ -54,7 +54,7 @@ async def job_id(client: BatchClient) -> str:
 
 async def test_job_add_get_list_delete(client: BatchClient) -> None:
     job = uid("job")
-    raw = await client.jobs.add({"id": job, "poolInfo": {"poolId": "p"}}, raw=True)
+    raw = await client.jobs.with_raw_response.add({"id": job, "poolInfo": {"poolId": "p"}})
     assert raw.status == 201
     assert raw.request_id
     got = await client.jobs.get(job)
@@ -66,7 +66,7 @@ async def test_job_add_get_list_delete(client: BatchClient) -> None:
         await client.jobs.add({"id": job, "poolInfo": {"poolId": "p"}})
     assert info.value.code == "JobExists"
     assert info.value.after_unknown_outcome is False
-    deleted = await client.jobs.delete(job, raw=True)
+    deleted = await client.jobs.with_raw_response.delete(job)
     assert deleted.status == 202
 
 
@@ -74,7 +74,7 @@ async def test_task_add_get_update_terminate_reactivate_delete(
     client: BatchClient, job_id: str
 ) -> None:
     await client.tasks.add(job_id, TaskAddParameter(id="t1", command_line="/bin/sh -c 'exit 1'"))
-    task = await client.tasks.get(job_id, "t1", raw=True)
+    task = await client.tasks.with_raw_response.get(job_id, "t1")
     assert task.parsed.id == "t1"
     assert task.parsed.state == TaskState.ACTIVE
     assert task.etag
@@ -88,7 +88,7 @@ async def test_task_add_get_update_terminate_reactivate_delete(
     with pytest.raises(ConditionNotMetError):
         await client.tasks.update(job_id, "t1", {"maxTaskRetryCount": 1}, if_match=task.etag)
 
-    terminated = await client.tasks.terminate(job_id, "t1", raw=True)
+    terminated = await client.tasks.with_raw_response.terminate(job_id, "t1")
     assert terminated.status == 204
     assert (await client.tasks.get(job_id, "t1")).state == TaskState.COMPLETED
     with pytest.raises(ConflictError) as info:
@@ -96,7 +96,7 @@ async def test_task_add_get_update_terminate_reactivate_delete(
     assert info.value.code == "TaskCompleted"
 
     # A terminated task has no successful result, so it may be reactivated (once).
-    reactivated = await client.tasks.reactivate(job_id, "t1", raw=True)
+    reactivated = await client.tasks.with_raw_response.reactivate(job_id, "t1")
     assert reactivated.status == 204
     assert (await client.tasks.get(job_id, "t1")).state == TaskState.ACTIVE
     with pytest.raises(ConflictError) as again:

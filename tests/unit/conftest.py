@@ -16,6 +16,8 @@ from aiohttp import ClientResponse, web
 from aioresponses import CallbackResult, aioresponses
 from yarl import URL
 
+from batchtasks import BatchClient, RetryPolicy, SharedKeyCredential
+
 #: Fact sheet §9.3 common inputs.
 VECTOR_ACCOUNT = "myaccount"
 VECTOR_KEY = (
@@ -206,3 +208,16 @@ class FakeService:
 def service() -> Iterator[FakeService]:
     with aioresponses() as mocked:
         yield FakeService(mocked)
+
+
+@pytest.fixture
+async def mocked_client(service: FakeService) -> AsyncIterator[BatchClient]:
+    """A `BatchClient` on the §9.3 account against `service`, with one attempt per call."""
+
+    async def no_sleep(_: float) -> None:
+        return None
+
+    policy = RetryPolicy(max_attempts=1, sleep=no_sleep)
+    credential = SharedKeyCredential(VECTOR_ACCOUNT, VECTOR_KEY)
+    async with BatchClient(BASE_URL, credential, retry_policy=policy) as client:
+        yield client

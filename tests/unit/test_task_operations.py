@@ -328,7 +328,7 @@ async def test_raw_gives_status_headers_and_parsed(
     service.reply(
         Reply(status=200, body=TASK_JSON, headers={"ETag": "0xE", "client-request-id": "c"})
     )
-    raw = await client.tasks.get("job-1", "t1", raw=True)
+    raw = await client.tasks.with_raw_response.get("job-1", "t1")
     assert raw.status == 200
     assert raw.request_id == "rid-1"
     assert raw.etag == "0xE"
@@ -337,7 +337,7 @@ async def test_raw_gives_status_headers_and_parsed(
     assert raw.parsed.id == "t1"
 
     service.reply(Reply(status=201, headers={"DataServiceId": "https://x/jobs/j/tasks/t"}))
-    added = await client.tasks.add("job-1", {"id": "t", "commandLine": "x"}, raw=True)
+    added = await client.tasks.with_raw_response.add("job-1", {"id": "t", "commandLine": "x"})
     assert added.status == 201
     assert added.parsed is None
     assert added.headers["DataServiceId"] == "https://x/jobs/j/tasks/t"
