@@ -59,6 +59,19 @@ def tests_oldest_python(session: nox.Session) -> None:
 
 
 @nox.session
+def examples(session: nox.Session) -> None:
+    """Every example run from the command line docs/examples.md shows, in a fresh environment
+    holding only batchtasks[examples] (and the test runner): proves that extra is enough."""
+    session.install("-e", ".[examples]")
+    session.install("pytest>=8", "pytest-asyncio>=0.24", "pytest-timeout>=2.3")
+    session.install("httpx>=0.27", "asgi-lifespan>=2.1")
+    session.run(
+        "pytest", "-q", "-p", "no:cacheprovider", "tests/integration/test_examples.py",
+        *session.posargs,
+    )  # fmt: skip
+
+
+@nox.session
 def sdk15(session: nox.Session) -> None:
     """azure-batch 15.1.0, sync and aio, with its default settings (api-version 2025-06-01)."""
     session.install("-e", ".[test]")

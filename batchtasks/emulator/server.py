@@ -23,8 +23,9 @@ from aiohttp import web
 from .app import build_app, connection_guard, stats_of
 from .auth import AuthConfig
 from .connections import ConnectionGuard, ConnectionLimits
-from .constants import DEFAULT_LOCATION, DEV_ACCOUNT, DEV_KEY
+from .constants import DEV_ACCOUNT, DEV_KEY
 from .context import Context
+from .datadir import NODES_DIRNAME, default_location
 from .db import resolve_location
 from .execute import ExecuteConfig, ProcessRunner
 from .faults import FaultConfig, FaultInjector
@@ -33,6 +34,7 @@ from .lifecycle import Lifecycle, LifecycleConfig, Runner, SimClock, SimulatedRu
 from .nodefs import NodeFiles
 from .store import Store
 
+_MAX_PORT = 65535
 _POOL = ExecuteConfig()
 _LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 
@@ -45,8 +47,9 @@ class Emulator:
         port: TCP port; 0 picks a free one (see `url` after start).
         account: account name clients must sign for.
         key: base64 account key (never shown in repr).
-        location: directory for the SQLite file (created; default ``./.batchtasks-emulator``
-            unless `in_memory`).
+        location: directory for the SQLite file (created; default: the per-user data folder of
+            `batchtasks.emulator.datadir.default_location`, shared with the ``batchtasks``
+            command line, unless `in_memory`).
         in_memory: keep everything in memory instead of a file (the pytest fixture does).
         faults: initial fault configuration (all off by default).
         run_tasks: simulate task execution (off: tasks stay ``active`` until terminated).
@@ -94,6 +97,8 @@ class Emulator:
     ) -> None:
         if in_memory and location is not None:
             raise ValueError("choose either location or in_memory, not both")
+        if not 0 <= port <= _MAX_PORT:
+            raise ValueError(f"port must be 0 (any free port) to {_MAX_PORT}, got {port}")
         self._execute: ExecuteConfig | None = None
         if execute:
             if host not in _LOOPBACK:
@@ -118,7 +123,7 @@ class Emulator:
             check_skew=check_clock_skew,
         )
         self._db_path: Path | None = (
-            None if in_memory else resolve_location(location or DEFAULT_LOCATION)
+            None if in_memory else resolve_location(location or default_location())
         )
         self._injector = FaultInjector(faults or FaultConfig())
         self._lifecycle_config = LifecycleConfig(run_tasks=run_tasks, task_seconds=task_seconds)
@@ -270,7 +275,7 @@ class Emulator:
         # Task files live beside the database; an in-memory emulator keeps them in a temporary
         # directory that lives as long as this object runs (removed at stop).
         if self._db_path is not None:
-            return self._db_path.parent / "nodes"
+            return self._db_path.parent / NODES_DIRNAME
         if self._temp_nodes is None:
             self._temp_nodes = Path(tempfile.mkdtemp(prefix="batchtasks-emulator-nodes-"))
         return self._temp_nodes
