@@ -22,6 +22,7 @@ from batchtasks._private.credentials import (
     make_authorizer,
 )
 from batchtasks._private.jobs import JobOperations
+from batchtasks._private.limits import DEFAULT_RESPONSE_LIMITS, ResponseLimits
 from batchtasks._private.logging import LoggingOption, resolve_logger
 from batchtasks._private.pipeline import Pipeline
 from batchtasks._private.retry import DEFAULT_RETRY_POLICY, RetryPolicy
@@ -128,6 +129,9 @@ class BatchClient:
             (2022-10-01.16.0 … 2025-06-01; default 2024-02-01.19.0). A request property the
             chosen version does not define raises `TaskValidationError` before anything is sent
             (single adds; a bulk add reports the service's answer per task).
+        response_limits: the largest answer bodies (after decompression) the client reads, by
+            kind (`ResponseLimits(resource=, page=, collection=)`); a larger success answer
+            raises `ResponseTooLargeError`.
 
     Raises:
         ValueError: bad endpoint or option combination.
@@ -152,6 +156,7 @@ class BatchClient:
         ssl_context: ssl.SSLContext | None = None,
         allow_insecure_http: bool = False,
         api_version: str = API_VERSION,
+        response_limits: ResponseLimits = DEFAULT_RESPONSE_LIMITS,
     ) -> None:
         api_version = check_api_version(api_version)
         self._endpoint = validate_endpoint(endpoint, allow_insecure_http=allow_insecure_http)
@@ -183,6 +188,8 @@ class BatchClient:
             raise TypeError("timeout must be a batchtasks.Timeout")
         if not isinstance(retry_policy, RetryPolicy):
             raise TypeError("retry_policy must be a batchtasks.RetryPolicy")
+        if not isinstance(response_limits, ResponseLimits):
+            raise TypeError("response_limits must be a batchtasks.ResponseLimits")
         agent = default_user_agent()
         self._transport = HttpTransport(
             self._endpoint,
@@ -192,6 +199,7 @@ class BatchClient:
             trace_configs=trace_configs,
             user_agent=f"{user_agent} {agent}" if user_agent else agent,
             logger=resolve_logger(logging),
+            response_limits=response_limits,
         )
         self._credential = credential
         self._pipeline = Pipeline(
@@ -223,6 +231,11 @@ class BatchClient:
     def timeout(self) -> Timeout:
         """The client's default client-side timeout."""
         return self._pipeline.timeout
+
+    @property
+    def response_limits(self) -> ResponseLimits:
+        """The largest answers the client reads, by kind."""
+        return self._transport.response_limits
 
     @property
     def max_connections(self) -> int:

@@ -24,6 +24,7 @@ from batchtasks._private.errors import (
     BatchServiceError,
     ThrottledError,
 )
+from batchtasks._private.headercheck import check_headers
 from batchtasks._private.protocol import Request, Response, check_status, request_query
 from batchtasks._private.retry import RetryPolicy
 from batchtasks._private.signing import format_ocp_date
@@ -86,7 +87,12 @@ class Pipeline:
         self.timeout = timeout
 
     async def _attempt(
-        self, request: Request, client_request_id: str, attempt: int, timeout: Timeout
+        self,
+        request: Request,
+        client_request_id: str,
+        attempt: int,
+        timeout: Timeout,
+        max_size: int | None = None,
     ) -> Response:
         headers = dict(request.headers)
         headers.setdefault("client-request-id", client_request_id)
@@ -98,7 +104,13 @@ class Pipeline:
             raw_query=request_query(request),
             headers=headers.items(),
         )
-        response = await self.transport.send(request, headers, timeout=timeout, attempt=attempt)
+        try:
+            response = await self.transport.send(
+                request, headers, timeout=timeout, attempt=attempt, max_size=max_size
+            )
+        finally:
+            # Whatever is raised keeps this frame in its traceback: not the signed headers.
+            headers.clear()
         check_status(request, response)
         return response
 
@@ -109,6 +121,7 @@ class Pipeline:
         retry_policy: RetryPolicy | None = None,
         timeout: Timeout | None = None,
         mode: str = RetryMode.SAFE,
+        max_response_size: int | None = None,
     ) -> Response:
         """Send `request` until it succeeds, fails for good, or the policy gives up.
 
@@ -117,6 +130,8 @@ class Pipeline:
             retry_policy: per-call override of the client's policy.
             timeout: per-call override of the client-side timeout of each attempt.
             mode: a `RetryMode` constant (see there).
+            max_response_size: per-call limit of the answer's size in bytes (None: the
+                client's `ResponseLimits` for this kind of answer).
 
         Returns:
             The response with the operation's success status.
@@ -126,11 +141,13 @@ class Pipeline:
                 that answers a retry after an attempt of unknown outcome has
                 `after_unknown_outcome=True`.
             BatchConnectionError: the last connection failure or timeout.
+            ValueError: a header value cannot be sent (names the option; nothing was sent).
         """
         if self.api_version != API_VERSION and request.query[:1] == (("api-version", API_VERSION),):
             request = dataclasses.replace(
                 request, query=(("api-version", self.api_version), *request.query[1:])
             )
+        check_headers(request.headers)
         policy = retry_policy or self.retry_policy
         base_timeout = timeout or self.timeout
         client_request_id = request.headers.get("client-request-id") or str(uuid.uuid4())
@@ -143,7 +160,9 @@ class Pipeline:
             if policy.deadline is not None:
                 left = policy.deadline - (time.monotonic() - started)
                 attempt_timeout = base_timeout.capped(left)
-            return await self._attempt(request, client_request_id, 1, attempt_timeout)
+            return await self._attempt(
+                request, client_request_id, 1, attempt_timeout, max_response_size
+            )
         unknown_outcome = False
 
         def retry_if(exc: BaseException) -> bool:
@@ -161,7 +180,7 @@ class Pipeline:
                     attempt_timeout = base_timeout.capped(left)
                 try:
                     response = await self._attempt(
-                        request, client_request_id, number, attempt_timeout
+                        request, client_request_id, number, attempt_timeout, max_response_size
                     )
                 except AlreadyExistsError as exc:
                     if unknown_outcome and mode == RetryMode.DETECT_EXISTS:

@@ -34,6 +34,7 @@ from .job_routes import job_routes
 from .openapi import openapi_document
 from .protocol import base_url
 from .routes import routes
+from .taskcounts import routes as taskcount_routes
 from .versions import classify
 
 logger = logging.getLogger("batchtasks.emulator")
@@ -285,4 +286,5 @@ def build_app(context: Context, *, client_max_size: int) -> web.Application:
     app.add_routes(admin)
     app.add_routes(job_routes)
     app.add_routes(routes)
+    app.add_routes(taskcount_routes)
     return app

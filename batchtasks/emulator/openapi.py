@@ -71,6 +71,7 @@ def openapi_document(server: str) -> dict[str, Any]:
                 "patch": _op("Job_Patch", "200", [_JOB], body=True),
                 "delete": _op("Job_Delete", "202", [_JOB]),
             },
+            "/jobs/{jobId}/taskcounts": {"get": _op("Job_GetTaskCounts", "200", [_JOB])},
             "/jobs/{jobId}/tasks": {
                 "post": _op("Task_Add", "201", [_JOB], body=True),
                 "get": _op("Task_List", "200", [_JOB, *_LIST]),

@@ -144,21 +144,39 @@ class Store(Database):
         """
         return await self._read(self._require_job, job_id)
 
-    async def job_task_counts(self, job_id: str) -> dict[str, int]:
-        """Succeeded/failed task counts and total retries of a job (for JobStatistics)."""
+    async def job_task_counts(self, job_id: str) -> dict[str, Any]:
+        """A job's tasks counted by state and result, with total retries and slot counts.
 
-        def work() -> dict[str, int]:
-            row = self.conn.execute(
-                "SELECT "
-                "COALESCE(SUM(state='completed' AND json_extract(body,'$.executionInfo.result')"
-                "='success'), 0), "
-                "COALESCE(SUM(state='completed' AND json_extract(body,'$.executionInfo.result')"
-                "='failure'), 0), "
+        Keys: ``active``, ``running`` (``preparing`` counts as running, like the service),
+        ``completed``, ``succeeded``, ``failed``, ``retries``, and ``slots`` (the same five
+        counts weighted by each task's ``requiredSlots``, default 1).
+
+        Raises:
+            ApiError: JobNotFound.
+        """
+
+        def work() -> dict[str, Any]:
+            job = self._require_job(job_id)
+            rows = self.conn.execute(
+                "SELECT state, json_extract(body,'$.executionInfo.result'), COUNT(*), "
+                "COALESCE(SUM(COALESCE(json_extract(body,'$.requiredSlots'), 1)), 0), "
                 "COALESCE(SUM(json_extract(body,'$.executionInfo.retryCount')), 0) "
-                "FROM tasks WHERE job_lower=?",
-                (job_id.lower(),),
-            ).fetchone()
-            return {"succeeded": int(row[0]), "failed": int(row[1]), "retries": int(row[2])}
+                "FROM tasks WHERE job_lower=? GROUP BY 1, 2",
+                (job["id"].lower(),),
+            ).fetchall()
+            names = ("active", "running", "completed", "succeeded", "failed")
+            tasks = dict.fromkeys(names, 0)
+            slots = dict.fromkeys(names, 0)
+            retries = 0
+            for state, result, count, slot_count, retry_count in rows:
+                retries += int(retry_count)
+                keys = ["running" if state == "preparing" else state]
+                if state == "completed" and result in ("success", "failure"):
+                    keys.append("succeeded" if result == "success" else "failed")
+                for key in keys:
+                    tasks[key] += int(count)
+                    slots[key] += int(slot_count)
+            return {**tasks, "retries": retries, "slots": slots}
 
         return await self._read(work)
 
