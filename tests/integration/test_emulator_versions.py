@@ -30,6 +30,8 @@ async def test_every_served_version_answers(raw: RawClient, version: str) -> Non
     assert added.status == 201
     listed = await raw.send("GET", "/jobs/j/tasks", api_version=version)
     assert [t["id"] for t in listed.json()["value"]] == ["t"]
+    counts = await raw.send("GET", "/jobs/j/taskcounts", api_version=version)
+    assert counts.json()["taskCounts"]["active"] == 1
     assert (await raw.send("GET", "/jobs/j/tasks/nope", api_version=version)).status == 404
 
 

@@ -108,7 +108,11 @@ async function collections() {
   assert.deepEqual(ids, all.slice(0, 100).map((t) => t.id));
   assert.ok(pages.flat().every((t) => t.commandLine === undefined));
   await fails(client.task.list("bulk", { taskListOptions: { filter: "displayName eq 'x'" } }), 400, "InvalidQueryParameterValue");
-  checked.push("addCollection 3 x 100 (250 tasks), list $filter/$select/maxresults across 4 pages");
+  const counts = await client.job.getTaskCounts("bulk");
+  assert.equal(counts.taskCounts.active, 250);
+  assert.equal(counts.taskSlotCounts.active, 250);
+  await fails(client.job.getTaskCounts("nope"), 404, "JobNotFound");
+  checked.push("addCollection 3 x 100 (250 tasks), list $filter/$select/maxresults across 4 pages, task counts");
 }
 
 async function lifecycle() {

@@ -180,6 +180,12 @@ async def test_create_tasks_and_paged_filtered_selected_list(api: Api) -> None:
     assert sorted(t.id for t in listed) == [f"bulk-{i:04d}" for i in range(100)]
     assert {t.command_line for t in listed} == {None}
     assert len(await api.items("list_tasks", "bulk")) == 250
+    counts = await api("get_job_task_counts", "bulk")
+    assert (counts.task_counts.active, counts.task_slot_counts.active) == (250, 250)
+    assert await api.error(ResourceNotFoundError, "get_job_task_counts", "nope") == (
+        404,
+        "JobNotFound",
+    )
     with pytest.raises(HttpResponseError) as info:
         await api.items("list_tasks", "bulk", filter="displayName eq 'x'")
     assert info.value.error is not None
