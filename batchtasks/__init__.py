@@ -8,6 +8,7 @@ from __future__ import annotations
 from batchtasks._private.bulk import BulkAddResult, BulkProgress, Outcome, TaskAddOutcome
 from batchtasks._private.client import BatchClient
 from batchtasks._private.credentials import AsyncTokenCredential, SharedKeyCredential
+from batchtasks._private.download import DownloadError, FileDownload
 from batchtasks._private.errors import (
     AddCollectionError,
     AlreadyExistsError,
@@ -25,6 +26,7 @@ from batchtasks._private.errors import (
     TaskValidationError,
     ThrottledError,
 )
+from batchtasks._private.files import FileOperations
 from batchtasks._private.jobs import JobOperations
 from batchtasks._private.limits import PagingError, ResponseLimits, ResponseTooLargeError
 from batchtasks._private.paging import AsyncPager, Page
@@ -39,7 +41,9 @@ from batchtasks.models import (
     BatchError,
     CloudJob,
     CloudTask,
+    FileProperties,
     JobAddParameter,
+    NodeFile,
     PoolInformation,
     TaskAddCollectionResult,
     TaskAddParameter,
@@ -75,8 +79,13 @@ __all__ = [
     "CloudTask",
     "ConditionNotMetError",
     "ConflictError",
+    "DownloadError",
+    "FileDownload",
+    "FileOperations",
+    "FileProperties",
     "JobAddParameter",
     "JobOperations",
+    "NodeFile",
     "NotFoundError",
     "Outcome",
     "Page",

@@ -21,6 +21,7 @@ from batchtasks._private.credentials import (
     SharedKeyCredential,
     make_authorizer,
 )
+from batchtasks._private.files import FileOperations
 from batchtasks._private.jobs import JobOperations
 from batchtasks._private.limits import DEFAULT_RESPONSE_LIMITS, ResponseLimits
 from batchtasks._private.logging import LoggingOption, resolve_logger
@@ -125,13 +126,13 @@ class BatchClient:
         ssl_context: TLS settings for the client's own session (verification stays on unless
             your context turns it off).
         allow_insecure_http: allow `http://` to a host that is not loopback.
+        response_limits: the largest answer bodies (after decompression) the client reads, by
+            kind (`ResponseLimits(resource=, page=, collection=)`); a larger success answer
+            raises `ResponseTooLargeError`.
         api_version: the Batch REST api-version to speak, one of `SUPPORTED_API_VERSIONS`
             (2022-10-01.16.0 … 2025-06-01; default 2024-02-01.19.0). A request property the
             chosen version does not define raises `TaskValidationError` before anything is sent
             (single adds; a bulk add reports the service's answer per task).
-        response_limits: the largest answer bodies (after decompression) the client reads, by
-            kind (`ResponseLimits(resource=, page=, collection=)`); a larger success answer
-            raises `ResponseTooLargeError`.
 
     Raises:
         ValueError: bad endpoint or option combination.
@@ -155,8 +156,8 @@ class BatchClient:
         logging: LoggingOption = True,
         ssl_context: ssl.SSLContext | None = None,
         allow_insecure_http: bool = False,
-        api_version: str = API_VERSION,
         response_limits: ResponseLimits = DEFAULT_RESPONSE_LIMITS,
+        api_version: str = API_VERSION,
     ) -> None:
         api_version = check_api_version(api_version)
         self._endpoint = validate_endpoint(endpoint, allow_insecure_http=allow_insecure_http)
@@ -211,6 +212,7 @@ class BatchClient:
         )
         self.tasks = TaskOperations(self._pipeline)
         self.jobs = JobOperations(self._pipeline)
+        self.files = FileOperations(self._pipeline)
 
     @property
     def endpoint(self) -> str:

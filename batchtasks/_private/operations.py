@@ -14,20 +14,14 @@ from typing import Any, TypeVar
 import pydantic
 from pydantic_core import PydanticSerializationError
 
+from batchtasks._private.decoding import decode_json, decode_value_list, next_link_of
 from batchtasks._private.errors import BatchServiceError, TaskValidationError
 from batchtasks._private.options import RequestOptions, send_settings
 from batchtasks._private.paging import AsyncPager, Page
 from batchtasks._private.pipeline import Pipeline, RetryMode
-from batchtasks._private.protocol import (
-    Request,
-    Response,
-    decode_json,
-    decode_value_list,
-    next_link_of,
-    request_for_next_link,
-)
 from batchtasks._private.raw import record
 from batchtasks._private.versions import undefined_property
+from batchtasks._private.wire import Request, Response, request_for_next_link
 from batchtasks._private.yielding import map_yielding
 from batchtasks.models import BatchModel
 

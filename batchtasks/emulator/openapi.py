@@ -12,6 +12,8 @@ from .versions import SUPPORTED
 
 _JOB = {"name": "jobId", "in": "path", "required": True, "schema": {"type": "string"}}
 _TASK = {"name": "taskId", "in": "path", "required": True, "schema": {"type": "string"}}
+_FILE = {"name": "filePath", "in": "path", "required": True, "schema": {"type": "string"}}
+_RECURSIVE = {"name": "recursive", "in": "query", "schema": {"type": "boolean"}}
 _API = {
     "name": "api-version",
     "in": "query",
@@ -92,6 +94,16 @@ def openapi_document(server: str) -> dict[str, Any]:
             },
             "/jobs/{jobId}/tasks/{taskId}/reactivate": {
                 "post": _op("Task_Reactivate", "204", [_JOB, _TASK]),
+            },
+            "/jobs/{jobId}/tasks/{taskId}/files": {
+                "get": _op(
+                    "File_ListFromTask", "200", [_JOB, _TASK, _RECURSIVE, _LIST[0], _LIST[3]]
+                ),
+            },
+            "/jobs/{jobId}/tasks/{taskId}/files/{filePath}": {
+                "get": _op("File_GetFromTask", "200", [_JOB, _TASK, _FILE]),
+                "head": _op("File_GetPropertiesFromTask", "200", [_JOB, _TASK, _FILE]),
+                "delete": _op("File_DeleteFromTask", "200", [_JOB, _TASK, _FILE, _RECURSIVE]),
             },
         },
     }

@@ -28,6 +28,7 @@ from batchtasks import (
     TaskValidationError,
     ThrottledError,
 )
+from batchtasks._private.bulk.sender import PipelineChunkSender
 from batchtasks.emulator import Emulator
 from batchtasks.models import TaskAddStatus, TaskConstraints
 
@@ -212,7 +213,7 @@ async def test_add_collection_and_list_pages(client: BatchClient, job_id: str) -
     assert len(again.value.failed) == 2
     assert again.value.succeeded == []
 
-    chunk = await client.tasks._add_collection_chunk(
+    chunk = await PipelineChunkSender(client._pipeline)(
         job_id, b'{"value":[{"id":"raw1","commandLine":"echo"}]}'
     )
     assert chunk[0]["taskId"] == "raw1"
