@@ -13,6 +13,9 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from batchtasks.cli._errors import EXIT_OK
+from batchtasks.cli._output import done as _done
+from batchtasks.cli._output import print_list as _print_list
+from batchtasks.cli._output import print_one as _print_one
 
 if TYPE_CHECKING:
     from batchtasks import BatchClient
@@ -75,7 +78,6 @@ def add_file_commands(
 
 async def run_files(args: argparse.Namespace, client: BatchClient) -> int:
     """Run ``task files <verb>``."""
-    from batchtasks.cli._commands import _done, _print_list, _print_one
 
     files = client.files
     verb = args.file_verb
