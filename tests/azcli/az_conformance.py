@@ -8,7 +8,6 @@ config directory and talks only to the loopback emulator started here.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import shutil
@@ -18,6 +17,7 @@ from typing import Any
 import pytest
 
 from batchtasks.emulator import Emulator
+from tests._process import run
 
 pytestmark = pytest.mark.conformance
 
@@ -35,18 +35,9 @@ async def _az(emu: Emulator, home: Path, *args: str) -> tuple[int, Any, str]:
         "AZURE_BATCH_ACCESS_KEY": emu.key,
         "AZURE_BATCH_ENDPOINT": emu.url,
     }
-    process = await asyncio.create_subprocess_exec(
-        az, "batch", *args, "--output", "json",
-        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    try:
-        out, err = await asyncio.wait_for(process.communicate(), timeout=120)
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    text = out.decode().strip()
-    return int(process.returncode or 0), json.loads(text) if text else None, err.decode()
+    code, out, err = await run(az, "batch", *args, "--output", "json", env=env)
+    text = out.strip()
+    return code, json.loads(text) if text else None, err
 
 
 async def test_az_batch_task_commands(batch_emulator: Emulator, tmp_path: Path) -> None:

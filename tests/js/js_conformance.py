@@ -9,7 +9,6 @@ The script talks only to the loopback emulator started here.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import shutil
@@ -19,6 +18,7 @@ import pytest
 
 from batchtasks.emulator import Emulator
 from batchtasks.emulator.pytest_plugin import EmulatorFactory
+from tests._process import run
 
 pytestmark = pytest.mark.conformance
 SCRIPT = Path(__file__).with_name("batch_conformance.js")
@@ -36,22 +36,9 @@ async def _run(emulator: Emulator, *args: str) -> list[str]:
         "BATCH_ACCOUNT": emulator.account,
         "BATCH_KEY": emulator.key,
     }
-    process = await asyncio.create_subprocess_exec(
-        node,
-        str(SCRIPT),
-        *args,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        out, err = await asyncio.wait_for(process.communicate(), timeout=120)
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    assert process.returncode == 0, err.decode(errors="replace")
-    checked: list[str] = json.loads(out.decode().strip().splitlines()[-1])["checked"]
+    code, out, err = await run(node, str(SCRIPT), *args, env=env)
+    assert code == 0, err
+    checked: list[str] = json.loads(out.strip().splitlines()[-1])["checked"]
     return checked
 
 
