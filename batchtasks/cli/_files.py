@@ -89,7 +89,7 @@ async def run_files(args: argparse.Namespace, client: BatchClient) -> int:
             filter=args.filter,
             max_results=args.max_results,
         )
-        await _print_list(pager, args, FILE_COLUMNS)
+        await _print_list(pager, args, FILE_COLUMNS, f"files of task {args.task_id!r}")
     elif verb == "show":
         properties = await files.get_properties_from_task(args.job_id, args.task_id, args.file_path)
         _print_one(properties, args, f"{args.file_path} of task {args.task_id}")

@@ -17,9 +17,12 @@ __all__ = ["done", "print_list", "print_one"]
 
 
 async def print_list(
-    items: AsyncIterator[Any], args: argparse.Namespace, columns: Sequence[str]
+    items: AsyncIterator[Any], args: argparse.Namespace, columns: Sequence[str], what: str
 ) -> None:
-    """Items as JSON lines (``-o json``) or a table of `columns` (``--select`` overrides)."""
+    """Items as JSON lines (``-o json``) or a table of `columns` (``--select`` overrides).
+
+    An empty table is one line that says so (``no tasks``), not an empty frame.
+    """
     if args.output == "json":
         await write_json_items(items)
         return
@@ -27,6 +30,10 @@ async def print_list(
     if select:
         columns = [name.strip() for name in select.split(",") if name.strip()]
     rows = [item async for item in items]
+    if not rows:
+        matching = f" matching {args.filter!r}" if getattr(args, "filter", None) else ""
+        print(f"no {what}{matching}", flush=True)
+        return
     write_table(rows, columns)
 
 
