@@ -15,6 +15,8 @@ BatchTasksError                       base of everything we raise
 │   ├── ThrottledError                429, and 503 ServerBusy
 │   └── ServerError                   other 5xx
 ├── TaskValidationError (ValueError)  bad input detected client-side, names the task
+├── DownloadError                     a file download could not deliver the announced bytes
+│                                      (defined in download.py: .expected .received)
 └── AddCollectionError                bulk add aggregate: .succeeded .failed .not_attempted .result
 ```
 
