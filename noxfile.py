@@ -124,6 +124,8 @@ def bench(session: nox.Session) -> None:
         *session.posargs,
         env={"PYTHONHASHSEED": "0"},
     )
+    # Task-file download throughput against a raw aiohttp read (docs/files.md).
+    session.run("python", "benchmarks/download.py")
 
 
 @nox.session

@@ -20,6 +20,7 @@ from batchtasks._private.options import RequestOptions, send_settings
 from batchtasks._private.paging import AsyncPager, Page
 from batchtasks._private.pipeline import Pipeline, RetryMode
 from batchtasks._private.raw import record
+from batchtasks._private.versions import undefined_property
 from batchtasks._private.wire import Request, Response, request_for_next_link
 from batchtasks._private.yielding import map_yielding
 from batchtasks.models import BatchModel
@@ -99,6 +100,17 @@ class OperationsBase:
 
     def __init__(self, pipeline: Pipeline) -> None:
         self._pipeline = pipeline
+
+    def _check_version(self, kind: str, body: bytes) -> bytes:
+        """`body` if the client's api-version defines every property in it.
+
+        Raises:
+            TaskValidationError: a property the version does not have (nothing is sent).
+        """
+        problem = undefined_property(kind, body, self._pipeline.api_version)
+        if problem is not None:
+            raise TaskValidationError(problem)
+        return body
 
     async def _send(
         self, request: Request, options: RequestOptions, *, mode: str = RetryMode.SAFE

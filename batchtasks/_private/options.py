@@ -37,6 +37,7 @@ __all__ = [
     "BulkAddOptions",
     "CallOptions",
     "ConditionalOptions",
+    "FileConditionalOptions",
     "GetOptions",
     "ListOptions",
     "RequestOptions",
@@ -81,18 +82,27 @@ class RequestOptions(CallOptions, total=False):
     ocp_date: datetime | str | None
 
 
-class ConditionalOptions(RequestOptions, total=False):
+class FileConditionalOptions(RequestOptions, total=False):
+    """`RequestOptions` plus the time conditions (task files, which have no ETag).
+
+    Attributes:
+        if_modified_since, if_unmodified_since: time conditions (datetime or RFC 1123 text).
+    """
+
+    if_modified_since: datetime | str | None
+    if_unmodified_since: datetime | str | None
+
+
+class ConditionalOptions(FileConditionalOptions, total=False):
     """`RequestOptions` plus the conditional headers (operations on one existing resource).
 
     Attributes:
         if_match, if_none_match: ETag conditions.
-        if_modified_since, if_unmodified_since: time conditions (datetime or RFC 1123 text).
+        if_modified_since, if_unmodified_since: time conditions (`FileConditionalOptions`).
     """
 
     if_match: str | None
     if_none_match: str | None
-    if_modified_since: datetime | str | None
-    if_unmodified_since: datetime | str | None
 
 
 class GetOptions(ConditionalOptions, total=False):

@@ -7,13 +7,11 @@ drives. Kept apart so tasks.py stays small. Must not import aiohttp or know the 
 
 from __future__ import annotations
 
-import functools
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping
 from typing import Any
 
 from typing_extensions import Unpack
 
-from batchtasks._private import protocol
 from batchtasks._private.bulk import (
     BulkAddResult,
     ChunkSender,
@@ -21,12 +19,11 @@ from batchtasks._private.bulk import (
     iter_add_collection,
     run_add_collection,
 )
+from batchtasks._private.bulk.sender import PipelineChunkSender
 from batchtasks._private.constants import DEFAULT_MAX_CONCURRENCY
-from batchtasks._private.decoding import decode_value_list
 from batchtasks._private.operations import OperationsBase
 from batchtasks._private.options import BULK_OPTION_NAMES, BulkAddOptions, check_names
-from batchtasks._private.pipeline import RetryMode
-from batchtasks._private.retry import NO_RETRY, RetryPolicy
+from batchtasks._private.retry import RetryPolicy
 from batchtasks.models import TaskAddParameter
 
 __all__ = ["BulkAddMixin", "TaskInput"]
@@ -39,33 +36,6 @@ TaskInput = (
 
 class BulkAddMixin(OperationsBase):
     """`add_collection` and `add_collection_iter` of `TaskOperations`."""
-
-    async def _add_collection_chunk(
-        self, job_id: str, body: bytes, *, timeout: int | None = None
-    ) -> list[dict[str, Any]]:
-        """Send one add_collection request with exactly `body`; the bulk engine's `ChunkSender`.
-
-        No retries here (the engine owns them) and no validation of `body`.
-
-        Args:
-            job_id: the job.
-            body: the complete `{"value": [...]}` JSON body.
-            timeout: server-side `timeout` query parameter.
-
-        Returns:
-            The raw `value` list of `TaskAddResult` JSON objects, in the service's order.
-
-        Raises:
-            RequestBodyTooLargeError, ThrottledError, ServerError, BatchServiceError: mapped
-                error statuses (`.retry_after` where sent).
-            BatchConnectionError, BatchTimeoutError: transport failures.
-        """
-        request = protocol.task_add_collection(job_id, body, {"timeout": timeout})
-        response = await self._pipeline.send(
-            request, retry_policy=NO_RETRY, timeout=None, mode=RetryMode.UNPROCESSED_ONLY
-        )
-        values, _ = decode_value_list(response)
-        return values
 
     def _bulk_setup(
         self, options: BulkAddOptions
@@ -90,7 +60,7 @@ class BulkAddMixin(OperationsBase):
                 f"create the BatchClient with max_connections>={wanted} "
                 "(or borrow a session whose connector allows that many connections)"
             )
-        sender = functools.partial(self._add_collection_chunk, timeout=timeout)
+        sender = PipelineChunkSender(self._pipeline, timeout=timeout)
         return sender, policy, engine_options
 
     async def add_collection(

@@ -113,7 +113,8 @@ class TaskOperations(BulkAddMixin, WaitingMixin, OperationsBase):
             BatchConnectionError: the service could not be reached (after retries).
         """
         param = coerce_model(TaskAddParameter, task, what="task")
-        request = protocol.task_add(job_id, param.to_json_bytes(), options)
+        body = self._check_version("task", param.to_json_bytes())
+        request = protocol.task_add(job_id, body, options)
         await self._send(request, options, mode=RetryMode.DETECT_EXISTS)
 
     # --- list -----------------------------------------------------------------------------

@@ -34,6 +34,7 @@ __all__ = [
     "Response",
     "build_request",
     "encode_query",
+    "max_results_param",
     "path_segment",
     "request_for_next_link",
     "request_query",
@@ -207,7 +208,7 @@ def _query(
             if name in opts:  # an OData option this operation has not got
                 raise TypeError(f"unexpected keyword argument {name!r}")
         elif value is not None:
-            out.append((param, str(_max_results(value) if name == "max_results" else value)))
+            out.append((param, str(max_results_param(value) if name == "max_results" else value)))
     for name, value in pairs:
         if value is not None:
             out.append((name, str(value)))
@@ -219,7 +220,8 @@ def _query(
     return tuple(out)
 
 
-def _max_results(value: int | None) -> int | None:
+def max_results_param(value: int | None) -> int | None:
+    """A list operation's `maxresults` (1-1000), checked; None when not given."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 1000:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
@@ -19,13 +19,12 @@ from batchtasks.cli._account import open_client
 from batchtasks.cli._errors import EXIT_OK, InputError, UsageError
 from batchtasks.cli._render import (
     require_rich,
-    write_json,
-    write_json_items,
-    write_record,
-    write_table,
 )
 from batchtasks.cli._runner import run_async
 from batchtasks.cli._shared import describe_validation_error, settings_from_args
+from batchtasks.cli._shared import print_done as _done
+from batchtasks.cli._shared import print_list as _print_list
+from batchtasks.cli._shared import print_one as _print_one
 
 if TYPE_CHECKING:
     from batchtasks import BatchClient
@@ -57,30 +56,6 @@ def read_json_document(path: str) -> Any:
         raise InputError(
             f"{name}:{exc.lineno}: malformed JSON: {exc.msg} (column {exc.colno})"
         ) from None
-
-
-async def _print_list(
-    items: AsyncIterator[Any], args: argparse.Namespace, columns: Sequence[str]
-) -> None:
-    if args.output == "json":
-        await write_json_items(items)
-        return
-    select = getattr(args, "select", None)
-    if select:
-        columns = [name.strip() for name in select.split(",") if name.strip()]
-    rows = [item async for item in items]
-    write_table(rows, columns)
-
-
-def _print_one(obj: Any, args: argparse.Namespace, title: str) -> None:
-    if args.output == "json":
-        write_json(obj)
-    else:
-        write_record(obj, title=title)
-
-
-def _done(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def _task_from_args(args: argparse.Namespace) -> TaskAddParameter:
@@ -135,6 +110,10 @@ def _job_from_args(args: argparse.Namespace) -> JobAddParameter:
 
 
 async def _run_task(args: argparse.Namespace, client: BatchClient, payload: Any) -> int:
+    if args.verb == "files":
+        from batchtasks.cli._files import run_files
+
+        return await run_files(args, client)
     tasks = client.tasks
     verb = args.verb
     if verb == "add":

@@ -29,10 +29,11 @@ from .constants import ERROR_CONTENT_TYPE
 from .context import CLOSE_CONNECTION, CONTEXT, OPERATION, REQUEST_ID, Context
 from .errors import ApiError, error_body
 from .faults import FaultConfig
+from .files import files
 from .formats import iso7, utcnow
 from .job_routes import job_routes
 from .openapi import openapi_document
-from .protocol import base_url
+from .protocol import base_url, stamp_headers
 from .routes import routes
 from .taskcounts import routes as taskcount_routes
 from .versions import classify
@@ -167,13 +168,8 @@ async def batch_middleware(request: web.Request, handler: Handler) -> web.Stream
         # the log (request data is not logged, so no credentials end up there).
         logger.exception("unhandled error in %s", request[OPERATION])
         response = error_response(request, ApiError("InternalError"))
-    response.headers["request-id"] = request[REQUEST_ID]
-    response.headers["DataServiceVersion"] = "3.0"
-    response.headers["Server"] = "batchtasks-emulator"
-    if request.headers.get("return-client-request-id", "").lower() == "true":
-        client_id = request.headers.get("client-request-id")
-        if client_id:
-            response.headers["client-request-id"] = client_id
+    if not response.prepared:  # a streamed body was stamped by its handler before it started
+        stamp_headers(request, response)
     if request.get(CLOSE_CONNECTION):
         response.force_close()
     c.counters.request(request[OPERATION], response.status)
@@ -287,4 +283,5 @@ def build_app(context: Context, *, client_max_size: int) -> web.Application:
     app.add_routes(job_routes)
     app.add_routes(routes)
     app.add_routes(taskcount_routes)
+    app.add_routes(files)
     return app

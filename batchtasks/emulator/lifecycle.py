@@ -31,8 +31,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from . import simfiles
 from .db import LIVE_INDEX
 from .formats import iso7, parse_duration, parse_iso
+from .nodefs import NodeFiles
 from .store import Store
 
 logger = logging.getLogger("batchtasks.emulator")
@@ -191,6 +193,7 @@ class Lifecycle:
         self.base_url = base_url
         self._task: asyncio.Task[None] | None = None
         self._cursors: dict[str, int] = {}
+        self.nodes: NodeFiles | None = None  # where simulated tasks leave their files
 
     async def start(self) -> None:
         """Start ticking (no-op when `run_tasks` is off)."""
@@ -242,6 +245,8 @@ class Lifecycle:
                 timed_out = limit is not None and limit < duration and elapsed >= limit
                 if elapsed < duration and not timed_out:
                     continue
+                code = None if timed_out else exit_code_of(task["commandLine"])
+                simfiles.task_finished(self.nodes, task, code)
                 self._finish(task, stamp, timed_out=timed_out)
                 self.store.write_task(seq, task, now)
                 changed += 1
@@ -262,6 +267,7 @@ class Lifecycle:
                 task["executionInfo"] = {"startTime": stamp, **info}
                 pool_id = str(job.get("poolInfo", {}).get("poolId") or "autopool")
                 task["nodeInfo"] = node_info(self.base_url, pool_id, job["id"], task["id"])
+                simfiles.task_started(self.nodes, task)
                 self.store.write_task(seq, task, now)
                 changed += 1
             conn.execute("COMMIT")

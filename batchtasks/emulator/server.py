@@ -118,6 +118,11 @@ class Emulator:
         return self._db_path
 
     @property
+    def nodes(self) -> NodeFiles:
+        """The virtual nodes' task directories (e.g. to place a file a test then downloads)."""
+        return self._require_context().nodes
+
+    @property
     def faults(self) -> FaultConfig:
         """The current fault configuration."""
         return self._injector.config
@@ -197,6 +202,7 @@ class Emulator:
         if sockets:
             self.port = int(sockets[0].getsockname()[1])
         lifecycle.base_url = self.url
+        lifecycle.nodes = context.nodes
         self._runner = runner
         self._context = context
         await self._purge_deleting_jobs(context)
@@ -218,6 +224,7 @@ class Emulator:
         for job in jobs:
             with contextlib.suppress(Exception):
                 await context.store.modify_job(job["id"], lambda _job: None)
+                await asyncio.to_thread(context.nodes.remove_job, job["id"])
 
     async def stop(self) -> None:
         """Stop serving and close the store (idempotent)."""

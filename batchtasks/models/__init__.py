@@ -41,6 +41,7 @@ from batchtasks.models.errors import (
     BatchErrorDetail,
     ErrorMessage,
 )
+from batchtasks.models.files import FileProperties, NodeFile
 from batchtasks.models.jobs import (
     CloudJob,
     CloudJobListResult,
@@ -135,6 +136,7 @@ __all__ = [
     "ExitCodeRangeMapping",
     "ExitConditions",
     "ExitOptions",
+    "FileProperties",
     "HttpHeader",
     "JobAction",
     "JobAddParameter",
@@ -145,6 +147,7 @@ __all__ = [
     "MetadataItem",
     "MultiInstanceSettings",
     "NameValuePair",
+    "NodeFile",
     "OnAllTasksComplete",
     "OnTaskFailure",
     "OutputFile",
