@@ -56,18 +56,24 @@ def validate_endpoint(endpoint: str, *, allow_insecure_http: bool = False) -> st
     """Check an account endpoint and return it as `scheme://host[:port]`.
 
     Args:
-        endpoint: e.g. `https://myaccount.westus.batch.azure.com` or `http://127.0.0.1:10100`.
+        endpoint: e.g. `https://myaccount.westus.batch.azure.com` or `http://127.0.0.1:10100`;
+            without a scheme, https is meant (`myaccount.westus.batch.azure.com`).
         allow_insecure_http: permit plain http to a host that is not loopback.
 
     Raises:
         ValueError: not an http(s) URL, has a path/query/credentials, or plain http to a
             non-loopback host without `allow_insecure_http=True`.
     """
-    if not isinstance(endpoint, str) or "://" not in endpoint:
+    if not isinstance(endpoint, str) or not endpoint.strip():
         raise ValueError(
             f"endpoint must be a URL such as https://<account>.<region>.batch.azure.com, "
             f"got {endpoint!r}"
         )
+    endpoint = endpoint.strip()
+    if "://" not in endpoint:
+        # A bare host name, as the Azure CLI and portal show it: the service is https only
+        # (the batchtasks command line reads it the same way).
+        endpoint = "https://" + endpoint
     parts = urlsplit(endpoint)
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https") or not parts.hostname:

@@ -74,11 +74,15 @@ class BatchConnectionError(BatchTasksError):
         request_sent: False when the failure happened before any byte of the request left
             (e.g. connection refused, DNS failure): the service certainly did not act on it.
             True when it may have (reset mid-request, timeout): the outcome of a write is unknown.
+        transient: whether another try could succeed. False for a host name that does not
+            resolve, and for a connection refused by an endpoint that never answered this
+            client (nothing listens there); such failures are not retried.
     """
 
-    def __init__(self, message: str, *, request_sent: bool = True) -> None:
+    def __init__(self, message: str, *, request_sent: bool = True, transient: bool = True) -> None:
         super().__init__(message)
         self.request_sent = request_sent
+        self.transient = transient
 
 
 class BatchTimeoutError(BatchConnectionError):

@@ -112,7 +112,7 @@ class RetryPolicy:
         could not be read (`answer_unreadable`: a proxy that blanked or cut the body).
         """
         if isinstance(exc, BatchConnectionError):
-            return True
+            return exc.transient
         if isinstance(exc, BatchServiceError):
             return exc.status in RETRYABLE_STATUSES or answer_unreadable(exc)
         return False

@@ -27,6 +27,7 @@ from batchtasks._private.options import (
 from batchtasks._private.paging import AsyncPager
 from batchtasks._private.pipeline import RetryMode
 from batchtasks._private.raw import raw_response_wrapper
+from batchtasks._private.task_body import task_add_body
 from batchtasks._private.task_bulk import BulkAddMixin
 from batchtasks._private.task_waits import WaitingMixin
 from batchtasks.models import (
@@ -107,13 +108,14 @@ class TaskOperations(BulkAddMixin, WaitingMixin, OperationsBase):
             DataServiceId).
 
         Raises:
-            TaskValidationError: `task` is not a valid task (nothing was sent).
+            TaskValidationError: `task` is not a valid task, or its body is not below the
+                service's 1 MiB limit (nothing was sent).
             AlreadyExistsError: the id exists (see above for `after_unknown_outcome`).
             BatchServiceError: another error status (NotFoundError for a missing job, ...).
             BatchConnectionError: the service could not be reached (after retries).
         """
         param = coerce_model(TaskAddParameter, task, what="task")
-        body = self._check_version("task", param.to_json_bytes())
+        body = self._check_version("task", task_add_body(param))
         request = protocol.task_add(job_id, body, options)
         await self._send(request, options, mode=RetryMode.DETECT_EXISTS)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import platform
+import socket
 import ssl
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -144,6 +145,9 @@ class HttpTransport:
         self._logger = logger
         self._limits = response_limits
         self._closed = False
+        # Whether the endpoint has ever answered: decides if a refused connection is worth
+        # retrying (see _map_failure).
+        self._reached = False
         # yarl.URL objects are immutable: one per distinct (path, query) is enough (a bulk add
         # sends every request to the same URL). Bounded.
         self._urls: dict[tuple[str, tuple[tuple[str, str], ...]], yarl.URL] = {}
@@ -277,7 +281,7 @@ class HttpTransport:
                 f" ({type(exc).__name__}, status {exc.status})"
             )
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
-            error = _map_failure(request, exc)
+            error = _map_failure(request, exc, reached=self._reached)
         if response is None:
             # Raised here, outside the except clauses, so the error has no __context__: aiohttp's
             # exceptions carry the request (request_info.headers holds the Authorization value),
@@ -287,6 +291,7 @@ class HttpTransport:
             assert error is not None
             self._log_failure(request, started, attempt, error)
             raise error
+        self._reached = True
         self._log_success(request, response, started, attempt)
         return response
 
@@ -326,7 +331,7 @@ class HttpTransport:
         except asyncio.CancelledError:
             raise
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
-            error = _map_failure(request, exc)
+            error = _map_failure(request, exc, reached=self._reached)
         if resp is None:
             # Outside the except clause, so the error has no __context__ (aiohttp's exception
             # carries the signed request headers); see `send`.
@@ -334,6 +339,7 @@ class HttpTransport:
             assert error is not None
             self._log_failure(request, started, attempt, error)
             raise error
+        self._reached = True
         stream = ResponseStream(request, resp)
         self._log_success(request, Response(resp.status, resp.headers, b""), started, attempt)
         return stream
@@ -434,7 +440,8 @@ class ResponseStream:
         except asyncio.CancelledError:
             raise
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
-            error = _map_failure(self._request, exc)
+            # A body cut short: the endpoint answered, so another try can help.
+            error = _map_failure(self._request, exc, reached=True)
         # Raised outside the except clause: no __context__ holding aiohttp's request headers.
         raise error
 
@@ -453,7 +460,42 @@ class ResponseStream:
         self._response.close()
 
 
-def _map_failure(request: Request, exc: BaseException) -> BatchConnectionError:
+# What a failed connection means. Says in words what happened, to which host and port (never
+# aiohttp's ``ssl:default`` jargon), and decides whether another try could help
+# (`BatchConnectionError.transient`):
+#
+# * a host name that does not resolve (EAI_NONAME) will not resolve a second later: not retried.
+#   A temporary DNS failure (EAI_AGAIN) is retried.
+# * a refused connection before this client ever got an answer from the endpoint means nothing
+#   listens there (a wrong endpoint, or a service that is not running): not retried, so the error
+#   shows at once instead of after seconds of silent backoff. Once the endpoint has answered, a
+#   refused connection is a restart in progress, and is retried.
+_NAME_NOT_FOUND = {
+    getattr(socket, name) for name in ("EAI_NONAME", "EAI_NODATA") if hasattr(socket, name)
+}
+
+
+def _address(exc: aiohttp.ClientConnectorError) -> str:
+    host = exc.host
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    return f"{host}:{exc.port}"
+
+
+def _reason(exc: BaseException) -> str:
+    os_error = getattr(exc, "os_error", None)
+    text = getattr(os_error, "strerror", None) or str(os_error or "") or type(exc).__name__
+    return str(text)
+
+
+def _map_failure(request: Request, exc: BaseException, *, reached: bool) -> BatchConnectionError:
+    """The library error for a failure of `request`.
+
+    Args:
+        request: the request that failed.
+        exc: the aiohttp, asyncio or OS exception.
+        reached: whether this client has had any answer from the endpoint before.
+    """
     where = f"{request.method} {request.path}"
     detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     if isinstance(exc, aiohttp.ConnectionTimeoutError):
@@ -465,5 +507,33 @@ def _map_failure(request: Request, exc: BaseException) -> BatchConnectionError:
     if isinstance(exc, (aiohttp.ClientConnectorCertificateError, aiohttp.ClientSSLError)):
         return BatchConnectionError(f"{where}: TLS failure ({detail})", request_sent=False)
     if isinstance(exc, aiohttp.ClientConnectorError):
-        return BatchConnectionError(f"{where}: cannot connect ({detail})", request_sent=False)
+        return _connect_failure(where, exc, reached=reached)
     return BatchConnectionError(f"{where}: connection failed; outcome unknown ({detail})")
+
+
+def _connect_failure(
+    where: str, exc: aiohttp.ClientConnectorError, *, reached: bool
+) -> BatchConnectionError:
+    os_error = exc.os_error
+    if isinstance(os_error, socket.gaierror):
+        permanent = os_error.errno in _NAME_NOT_FOUND
+        return BatchConnectionError(
+            f"{where}: cannot resolve host {exc.host!r} ({_reason(exc)})"
+            + ("; check the endpoint" if permanent else "; a temporary DNS failure"),
+            request_sent=False,
+            transient=not permanent,
+        )
+    if isinstance(os_error, ConnectionRefusedError):
+        advice = (
+            "the service stopped answering"
+            if reached
+            else "nothing is listening there: check the endpoint, or start the service"
+        )
+        return BatchConnectionError(
+            f"{where}: connection refused by {_address(exc)} ({advice})",
+            request_sent=False,
+            transient=reached,
+        )
+    return BatchConnectionError(
+        f"{where}: cannot connect to {_address(exc)} ({_reason(exc)})", request_sent=False
+    )

@@ -387,6 +387,32 @@ async def test_invalid_task_is_rejected_before_sending(
     assert service.sent == []
 
 
+@pytest.mark.parametrize("pad", [0, 1])
+async def test_a_single_add_over_the_body_limit_is_refused_like_the_bulk_add(
+    pad: int, service: FakeService, client: BatchClient
+) -> None:
+    # The smallest task whose body reaches the limit (pad=0), and one byte more.
+    envelope = len(b'{"id":"big","commandLine":""}')
+    task = {"id": "big", "commandLine": "x" * (1_048_576 - envelope + pad)}
+    with pytest.raises(TaskValidationError, match="1,048,576 bytes") as info:
+        await client.tasks.add("job-1", task)
+    assert info.value.task_id == "big"
+    assert service.sent == []
+    # The bulk add refuses the same task before sending it, too.
+    result = await client.tasks.add_collection("job-1", [task], raise_on_failure=False)
+    assert (result.counts["failed"], result.counts["added"]) == (1, 0)
+    assert service.sent == []
+
+
+async def test_a_single_add_just_below_the_body_limit_is_sent(
+    service: FakeService, client: BatchClient
+) -> None:
+    envelope = len(b'{"id":"big","commandLine":""}')
+    service.reply(Reply(201))
+    await client.tasks.add("job-1", {"id": "big", "commandLine": "x" * (1_048_575 - envelope)})
+    assert len(service.sent[0].body) == 1_048_575
+
+
 async def test_add_collection_sends_the_tasks_through_the_chunk_sender(
     service: FakeService, client: BatchClient
 ) -> None:
