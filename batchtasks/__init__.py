@@ -28,11 +28,14 @@ from batchtasks._private.errors import (
 )
 from batchtasks._private.files import FileOperations
 from batchtasks._private.jobs import JobOperations
+from batchtasks._private.limits import PagingError, ResponseLimits, ResponseTooLargeError
 from batchtasks._private.paging import AsyncPager, Page
 from batchtasks._private.responses import RawResponse
 from batchtasks._private.retry import RetryPolicy
 from batchtasks._private.tasks import TaskOperations
 from batchtasks._private.transport import Timeout
+from batchtasks._private.wait_summary import TaskFailure, WaitSummary, WaitTimeoutError
+from batchtasks._private.waiting import TaskWatch
 from batchtasks.models import (
     BatchError,
     CloudJob,
@@ -46,6 +49,9 @@ from batchtasks.models import (
     TaskAddResult,
     TaskAddStatus,
     TaskConstraints,
+    TaskCounts,
+    TaskCountsResult,
+    TaskSlotCounts,
     TaskState,
     TaskUpdateParameter,
 )
@@ -81,9 +87,12 @@ __all__ = [
     "NotFoundError",
     "Outcome",
     "Page",
+    "PagingError",
     "PoolInformation",
     "RawResponse",
     "RequestBodyTooLargeError",
+    "ResponseLimits",
+    "ResponseTooLargeError",
     "RetryPolicy",
     "ServerError",
     "SharedKeyCredential",
@@ -93,11 +102,18 @@ __all__ = [
     "TaskAddResult",
     "TaskAddStatus",
     "TaskConstraints",
+    "TaskCounts",
+    "TaskCountsResult",
+    "TaskFailure",
     "TaskOperations",
+    "TaskSlotCounts",
     "TaskState",
     "TaskUpdateParameter",
     "TaskValidationError",
+    "TaskWatch",
     "ThrottledError",
     "Timeout",
+    "WaitSummary",
+    "WaitTimeoutError",
     "__version__",
 ]

@@ -22,6 +22,7 @@ from batchtasks._private.credentials import (
 )
 from batchtasks._private.files import FileOperations
 from batchtasks._private.jobs import JobOperations
+from batchtasks._private.limits import DEFAULT_RESPONSE_LIMITS, ResponseLimits
 from batchtasks._private.logging import LoggingOption, resolve_logger
 from batchtasks._private.pipeline import Pipeline
 from batchtasks._private.retry import DEFAULT_RETRY_POLICY, RetryPolicy
@@ -123,6 +124,9 @@ class BatchClient:
         ssl_context: TLS settings for the client's own session (verification stays on unless
             your context turns it off).
         allow_insecure_http: allow `http://` to a host that is not loopback.
+        response_limits: the largest answer bodies (after decompression) the client reads, by
+            kind (`ResponseLimits(resource=, page=, collection=)`); a larger success answer
+            raises `ResponseTooLargeError`.
 
     Raises:
         ValueError: bad endpoint or option combination.
@@ -146,6 +150,7 @@ class BatchClient:
         logging: LoggingOption = True,
         ssl_context: ssl.SSLContext | None = None,
         allow_insecure_http: bool = False,
+        response_limits: ResponseLimits = DEFAULT_RESPONSE_LIMITS,
     ) -> None:
         self._endpoint = validate_endpoint(endpoint, allow_insecure_http=allow_insecure_http)
         if session is not None:
@@ -176,6 +181,8 @@ class BatchClient:
             raise TypeError("timeout must be a batchtasks.Timeout")
         if not isinstance(retry_policy, RetryPolicy):
             raise TypeError("retry_policy must be a batchtasks.RetryPolicy")
+        if not isinstance(response_limits, ResponseLimits):
+            raise TypeError("response_limits must be a batchtasks.ResponseLimits")
         agent = default_user_agent()
         self._transport = HttpTransport(
             self._endpoint,
@@ -185,6 +192,7 @@ class BatchClient:
             trace_configs=trace_configs,
             user_agent=f"{user_agent} {agent}" if user_agent else agent,
             logger=resolve_logger(logging),
+            response_limits=response_limits,
         )
         self._credential = credential
         self._pipeline = Pipeline(
@@ -211,6 +219,11 @@ class BatchClient:
     def timeout(self) -> Timeout:
         """The client's default client-side timeout."""
         return self._pipeline.timeout
+
+    @property
+    def response_limits(self) -> ResponseLimits:
+        """The largest answers the client reads, by kind."""
+        return self._transport.response_limits
 
     @property
     def max_connections(self) -> int:

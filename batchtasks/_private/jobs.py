@@ -19,7 +19,7 @@ from batchtasks._private.options import ConditionalOptions, RequestOptions
 from batchtasks._private.paging import AsyncPager
 from batchtasks._private.pipeline import RetryMode
 from batchtasks._private.raw import raw_response_wrapper
-from batchtasks.models import CloudJob, JobAddParameter
+from batchtasks.models import CloudJob, JobAddParameter, TaskCountsResult
 
 __all__ = ["JobOperations", "JobOperationsWithRawResponse"]
 
@@ -98,6 +98,27 @@ class JobOperations(OperationsBase):
         """
         await self._send(protocol.job_delete(job_id, options), options)
 
+    async def get_task_counts(
+        self, job_id: str, **options: Unpack[RequestOptions]
+    ) -> TaskCountsResult:
+        """Count a job's tasks by state and result (GET /jobs/{job_id}/taskcounts, 200).
+
+        The service's counts may lag behind a list query for a short time.
+
+        Args:
+            job_id: the job.
+            **options: `RequestOptions`.
+
+        Returns:
+            The `TaskCountsResult` (`task_counts`, `task_slot_counts`).
+
+        Raises:
+            NotFoundError: no such job.
+            BatchServiceError, BatchConnectionError: other failures.
+        """
+        request = protocol.job_get_task_counts(job_id, options)
+        return await self._send_model(request, TaskCountsResult, options)
+
     def list(
         self,
         *,
@@ -135,3 +156,4 @@ class JobOperationsWithRawResponse:
         self.add = raw_response_wrapper(jobs.add)
         self.get = raw_response_wrapper(jobs.get)
         self.delete = raw_response_wrapper(jobs.delete)
+        self.get_task_counts = raw_response_wrapper(jobs.get_task_counts)

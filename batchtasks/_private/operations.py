@@ -27,6 +27,7 @@ from batchtasks._private.protocol import (
     request_for_next_link,
 )
 from batchtasks._private.raw import record
+from batchtasks._private.yielding import map_yielding
 from batchtasks.models import BatchModel
 
 __all__ = ["OperationsBase", "coerce_model"]
@@ -135,7 +136,7 @@ class OperationsBase:
                 request, retry_policy=retry_policy, timeout=client_timeout
             )
             values, data = decode_value_list(response)
-            items = [_parse(item_model, value, response) for value in values]
+            items = await map_yielding(lambda value: _parse(item_model, value, response), values)
             link = next_link_of(data) if follow_links else None
             return Page(items, link, response.status, response.headers)
 

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 __all__ = [
     "BULK_OPTION_NAMES",
     "BulkAddOptions",
+    "CallOptions",
     "ConditionalOptions",
     "FileConditionalOptions",
     "RequestOptions",
@@ -42,8 +43,25 @@ __all__ = [
 ]
 
 
-class RequestOptions(TypedDict, total=False):
-    """The keyword options of every operation (the official `*Options` fields, and ours).
+class CallOptions(TypedDict, total=False):
+    """The options of every call that are not sent as query parameters of one request (also
+    the per-request options of calls that send many, like ``tasks.wait``).
+
+    Attributes:
+        custom_headers: extra headers to send (the official `custom_headers`; `Authorization`,
+            `Host` and `Content-Length` are refused).
+        retry_policy: override of the client's `RetryPolicy` for this call.
+        client_timeout: override of the client's connect/read/total `Timeout` for this call.
+    """
+
+    custom_headers: Mapping[str, str] | None
+    retry_policy: RetryPolicy | None
+    client_timeout: Timeout | None
+
+
+class RequestOptions(CallOptions, total=False):
+    """The keyword options of every operation (the official `*Options` fields, and ours):
+    `CallOptions` plus these.
 
     Attributes:
         timeout: server-side processing limit in seconds (the `timeout` query parameter; the
@@ -53,19 +71,12 @@ class RequestOptions(TypedDict, total=False):
         return_client_request_id: ask the service to echo `client-request-id`.
         ocp_date: the request time to send (datetime or RFC 1123 text); the current time of
             each attempt when omitted.
-        custom_headers: extra headers to send (the official `custom_headers`; `Authorization`,
-            `Host` and `Content-Length` are refused).
-        retry_policy: override of the client's `RetryPolicy` for this call.
-        client_timeout: override of the client's connect/read/total `Timeout` for this call.
     """
 
     timeout: int | None
     client_request_id: str | None
     return_client_request_id: bool | None
     ocp_date: datetime | str | None
-    custom_headers: Mapping[str, str] | None
-    retry_policy: RetryPolicy | None
-    client_timeout: Timeout | None
 
 
 class FileConditionalOptions(RequestOptions, total=False):

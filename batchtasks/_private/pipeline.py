@@ -22,6 +22,7 @@ from batchtasks._private.errors import (
     BatchServiceError,
     ThrottledError,
 )
+from batchtasks._private.headercheck import check_headers
 from batchtasks._private.protocol import Request, Response, check_status, request_query
 from batchtasks._private.retry import RetryPolicy
 from batchtasks._private.signing import format_ocp_date
@@ -96,10 +97,21 @@ class Pipeline:
         return headers
 
     async def _attempt(
-        self, request: Request, client_request_id: str, attempt: int, timeout: Timeout
+        self,
+        request: Request,
+        client_request_id: str,
+        attempt: int,
+        timeout: Timeout,
+        max_size: int | None = None,
     ) -> Response:
         headers = await self._signed_headers(request, client_request_id)
-        response = await self.transport.send(request, headers, timeout=timeout, attempt=attempt)
+        try:
+            response = await self.transport.send(
+                request, headers, timeout=timeout, attempt=attempt, max_size=max_size
+            )
+        finally:
+            # Whatever is raised keeps this frame in its traceback: not the signed headers.
+            headers.clear()
         check_status(request, response)
         return response
 
@@ -121,9 +133,12 @@ class Pipeline:
             BatchConnectionError: the request failed.
         """
         headers = await self._signed_headers(request, client_request_id)
-        stream = await self.transport.open_stream(
-            request, headers, timeout=timeout or self.timeout, attempt=attempt
-        )
+        try:
+            stream = await self.transport.open_stream(
+                request, headers, timeout=timeout or self.timeout, attempt=attempt
+            )
+        finally:
+            headers.clear()  # as in _attempt: no signed headers in a traceback
         if stream.status == request.expected_status:
             return stream
         try:
@@ -140,6 +155,7 @@ class Pipeline:
         retry_policy: RetryPolicy | None = None,
         timeout: Timeout | None = None,
         mode: str = RetryMode.SAFE,
+        max_response_size: int | None = None,
     ) -> Response:
         """Send `request` until it succeeds, fails for good, or the policy gives up.
 
@@ -148,6 +164,8 @@ class Pipeline:
             retry_policy: per-call override of the client's policy.
             timeout: per-call override of the client-side timeout of each attempt.
             mode: a `RetryMode` constant (see there).
+            max_response_size: per-call limit of the answer's size in bytes (None: the
+                client's `ResponseLimits` for this kind of answer).
 
         Returns:
             The response with the operation's success status.
@@ -157,7 +175,9 @@ class Pipeline:
                 that answers a retry after an attempt of unknown outcome has
                 `after_unknown_outcome=True`.
             BatchConnectionError: the last connection failure or timeout.
+            ValueError: a header value cannot be sent (names the option; nothing was sent).
         """
+        check_headers(request.headers)
         policy = retry_policy or self.retry_policy
         base_timeout = timeout or self.timeout
         client_request_id = request.headers.get("client-request-id") or str(uuid.uuid4())
@@ -170,7 +190,9 @@ class Pipeline:
             if policy.deadline is not None:
                 left = policy.deadline - (time.monotonic() - started)
                 attempt_timeout = base_timeout.capped(left)
-            return await self._attempt(request, client_request_id, 1, attempt_timeout)
+            return await self._attempt(
+                request, client_request_id, 1, attempt_timeout, max_response_size
+            )
         unknown_outcome = False
 
         def retry_if(exc: BaseException) -> bool:
@@ -188,7 +210,7 @@ class Pipeline:
                     attempt_timeout = base_timeout.capped(left)
                 try:
                     response = await self._attempt(
-                        request, client_request_id, number, attempt_timeout
+                        request, client_request_id, number, attempt_timeout, max_response_size
                     )
                 except AlreadyExistsError as exc:
                     if unknown_outcome and mode == RetryMode.DETECT_EXISTS:

@@ -332,6 +332,11 @@ def job_delete(job_id: str, opts: ConditionalOptions) -> Request:
     return _build("DELETE", path, opts, expected=202, conditional=True)
 
 
+def job_get_task_counts(job_id: str, opts: RequestOptions) -> Request:
+    """GET /jobs/{jobId}/taskcounts -> 200 with a TaskCountsResult."""
+    return _build("GET", f"/jobs/{_segment(job_id, 'job_id')}/taskcounts", opts, expected=200)
+
+
 def job_list(
     opts: RequestOptions,
     *,

@@ -36,6 +36,7 @@ from batchtasks._private.paging import AsyncPager
 from batchtasks._private.pipeline import RetryMode
 from batchtasks._private.raw import raw_response_wrapper
 from batchtasks._private.retry import NO_RETRY, RetryPolicy
+from batchtasks._private.task_waits import WaitingMixin
 from batchtasks.models import (
     CloudTask,
     SubtaskInformation,
@@ -52,7 +53,7 @@ TaskInput = (
 )
 
 
-class TaskOperations(OperationsBase):
+class TaskOperations(WaitingMixin, OperationsBase):
     """Operations on the tasks of a job (`client.tasks`; the official `client.task`).
 
     Keyword options of every method except the bulk adds (`RequestOptions`):

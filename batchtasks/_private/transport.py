@@ -22,7 +22,12 @@ from typing import Final
 import aiohttp
 import yarl
 
-from batchtasks._private.errors import BatchConnectionError, BatchTimeoutError
+from batchtasks._private.errors import BatchConnectionError, BatchTasksError, BatchTimeoutError
+from batchtasks._private.limits import (
+    DEFAULT_RESPONSE_LIMITS,
+    ResponseLimits,
+    ResponseTooLargeError,
+)
 from batchtasks._private.protocol import Request, Response, request_url
 
 __all__ = [
@@ -112,6 +117,7 @@ class HttpTransport:
         trace_configs: `aiohttp.TraceConfig` objects for an owned session.
         user_agent: the `User-Agent` header value.
         logger: where the per-request DEBUG line goes (None: no request logging).
+        response_limits: the largest answers read, by kind.
     """
 
     def __init__(
@@ -124,6 +130,7 @@ class HttpTransport:
         trace_configs: Sequence[aiohttp.TraceConfig] | None = None,
         user_agent: str,
         logger: logging.Logger | None,
+        response_limits: ResponseLimits = DEFAULT_RESPONSE_LIMITS,
     ) -> None:
         if max_connections < 1:
             raise ValueError("max_connections must be at least 1")
@@ -135,6 +142,7 @@ class HttpTransport:
         self._trace_configs = list(trace_configs or ())
         self._user_agent = user_agent
         self._logger = logger
+        self._limits = response_limits
         self._closed = False
         # yarl.URL objects are immutable: one per distinct (path, query) is enough (a bulk add
         # sends every request to the same URL). Bounded.
@@ -159,6 +167,11 @@ class HttpTransport:
             return self._max_connections
         limits = [n for n in (connector.limit, connector.limit_per_host) if n]
         return min(limits) if limits else 1_000_000
+
+    @property
+    def response_limits(self) -> ResponseLimits:
+        """The largest answers this transport reads, by kind."""
+        return self._limits
 
     @property
     def closed(self) -> bool:
@@ -202,6 +215,7 @@ class HttpTransport:
         *,
         timeout: Timeout,
         attempt: int = 1,
+        max_size: int | None = None,
     ) -> Response:
         """Send `request` with exactly `headers` (already signed) and read the whole response.
 
@@ -210,6 +224,8 @@ class HttpTransport:
             headers: the complete header set (the transport adds only `User-Agent`).
             timeout: client-side limits for this attempt.
             attempt: attempt number, for the log line.
+            max_size: the largest body to read (bytes, after decompression); None: the
+                transport's `ResponseLimits` for this kind of request.
 
         Returns:
             The response, whatever its status.
@@ -217,6 +233,8 @@ class HttpTransport:
         Raises:
             BatchTimeoutError: no complete answer within `timeout`.
             BatchConnectionError: the connection could not be made or broke.
+            ResponseTooLargeError: the success answer is larger than the limit (an error
+                answer is cut at the limit and returned).
         """
         session = self._get_session()
         url = self._url(request)
@@ -225,7 +243,14 @@ class HttpTransport:
         # aiohttp would add Content-Type: application/octet-stream to a body-less POST, which
         # the signature would not cover (fact sheet §9.2 b).
         skip: Iterable[str] = () if "content-type" in send_headers else ("Content-Type",)
+        if max_size is None:
+            kind, limit = self._limits.for_request(request.method, request.path)
+            what = f"ResponseLimits.{kind}"
+        else:
+            limit, what = max_size, "max_response_size"
         started = time.monotonic()
+        response: Response | None = None
+        error: BatchTasksError | None = None
         try:
             async with session.request(
                 request.method,
@@ -236,22 +261,32 @@ class HttpTransport:
                 timeout=_client_timeout(timeout),
                 allow_redirects=False,
             ) as resp:
-                body = await resp.read()
-                response = Response(status=resp.status, headers=resp.headers, body=body)
+                success = resp.status == request.expected_status
+                body = await _read_capped(resp, limit, truncate=not success)
+                if body is None:
+                    error = ResponseTooLargeError.build(
+                        status=resp.status, limit=limit, what=what, headers=resp.headers
+                    )
+                else:
+                    response = Response(status=resp.status, headers=resp.headers, body=body)
         except asyncio.CancelledError:
             raise
         except aiohttp.ClientResponseError as exc:
-            # Its request_info carries the request headers (Authorization): never chain it.
-            error: BatchConnectionError = BatchConnectionError(
+            error = BatchConnectionError(
                 f"{request.method} {request.path}: invalid response from the service"
                 f" ({type(exc).__name__}, status {exc.status})"
             )
-            self._log_failure(request, started, attempt, error)
-            raise error from None
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
             error = _map_failure(request, exc)
+        if response is None:
+            # Raised here, outside the except clauses, so the error has no __context__: aiohttp's
+            # exceptions carry the request (request_info.headers holds the Authorization value),
+            # and error reporters walk the chain whether or not a traceback shows it. The frames
+            # of the traceback keep their locals: drop the signed headers from them too.
+            send_headers.clear()
+            assert error is not None
             self._log_failure(request, started, attempt, error)
-            raise error from exc
+            raise error
         self._log_success(request, response, started, attempt)
         return response
 
@@ -379,6 +414,33 @@ class ResponseStream:
     def close(self) -> None:
         """Release the connection; one whose body was not read to the end is dropped."""
         self._response.close()
+
+
+async def _read_capped(resp: aiohttp.ClientResponse, limit: int, *, truncate: bool) -> bytes | None:
+    """The body, read as it arrives (decompressed by aiohttp in bounded steps), at most `limit`.
+
+    Returns None once the body is over `limit` (or announces it), unless `truncate`: then the
+    first `limit` bytes. Reading stops there; the connection is not reused.
+    """
+    length = resp.content_length
+    if (
+        length is not None
+        and length > limit
+        and not truncate
+        and "Content-Encoding" not in resp.headers
+    ):
+        return None
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in resp.content.iter_any():
+        size += len(chunk)
+        if size > limit:
+            if not truncate:
+                return None
+            parts.append(chunk[: len(chunk) - (size - limit)])
+            break
+        parts.append(chunk)
+    return b"".join(parts)
 
 
 def _map_failure(request: Request, exc: BaseException) -> BatchConnectionError:

@@ -273,4 +273,8 @@ def run_command(args: argparse.Namespace) -> int:
         from batchtasks.cli._demo import run_demo
 
         return run_async(run_demo(args))
+    if (args.command, args.verb) in (("task", "wait"), ("job", "task-counts")):
+        from batchtasks.cli._wait import run_job_task_counts, run_task_wait
+
+        return run_async(run_task_wait(args) if args.verb == "wait" else run_job_task_counts(args))
     return run_async(_run_resource(args))

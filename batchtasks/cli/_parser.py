@@ -11,6 +11,7 @@ import argparse
 
 from batchtasks import __version__
 from batchtasks.cli._files import add_file_commands
+from batchtasks.cli._wait import add_job_task_counts, add_task_wait
 
 __all__ = ["build_parser"]
 
@@ -133,6 +134,7 @@ def _add_task_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
         _add_ids(p, task=True)
 
     add_file_commands(verbs, common, _add_ids)
+    add_task_wait(verbs, common)
 
     p = verbs.add_parser(
         "update",
@@ -168,6 +170,8 @@ def _add_job_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     for verb, text in (("get", "Show a job."), ("delete", "Delete a job and its tasks.")):
         p = verbs.add_parser(verb, parents=[common], help=text)
         _add_ids(p, task=False)
+
+    add_job_task_counts(verbs, common)
 
     p = verbs.add_parser("list", parents=[common], help="List jobs.")
     p.add_argument("--filter", metavar="ODATA", help="OData $filter.")

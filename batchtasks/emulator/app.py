@@ -25,15 +25,18 @@ from typing import Any
 from aiohttp import web
 
 from .auth import verify
-from .constants import ACCEPTED_API_VERSIONS, ERROR_CONTENT_TYPE
+from .constants import ERROR_CONTENT_TYPE
 from .context import CLOSE_CONNECTION, CONTEXT, OPERATION, REQUEST_ID, Context
 from .errors import ApiError, error_body
 from .faults import FaultConfig
 from .files import files
 from .formats import iso7, utcnow
+from .job_routes import job_routes
 from .openapi import openapi_document
 from .protocol import base_url, stamp_headers
 from .routes import routes
+from .taskcounts import routes as taskcount_routes
+from .versions import classify
 
 logger = logging.getLogger("batchtasks.emulator")
 
@@ -65,17 +68,18 @@ def error_response(request: web.Request, exc: ApiError) -> web.Response:
 
 
 def _api_version(request: web.Request) -> None:
+    """Every route needs a served api-version (the table in `versions.py`)."""
     version = request.query.get("api-version")
-    if not version:
-        raise ApiError(
-            "MissingRequiredQueryParameter",
-            [("QueryParameterName", "api-version")],
-        )
-    if version not in ACCEPTED_API_VERSIONS:
-        raise ApiError(
-            "UnsupportedRequestVersion",
-            [("QueryParameterName", "api-version"), ("QueryParameterValue", version)],
-        )
+    kind = classify(version)
+    if kind == "ok":
+        return
+    if kind == "missing":
+        raise ApiError("MissingRequiredQueryParameter", [("QueryParameterName", "api-version")])
+    values = [("QueryParameterName", "api-version"), ("QueryParameterValue", str(version)[:128])]
+    if kind == "malformed":
+        # Not a version at all: the service's answer for a query value it cannot read.
+        raise ApiError("InvalidQueryParameterValue", values)
+    raise ApiError("UnsupportedRequestVersion", values)
 
 
 def _client_request_id(request: web.Request) -> None:
@@ -145,7 +149,8 @@ async def batch_middleware(request: web.Request, handler: Handler) -> web.Stream
     except ApiError as exc:
         response = error_response(request, exc)
     except web.HTTPNotFound:
-        response = error_response(request, ApiError("InvalidUri"))
+        # A path that names no resource: 404, so every client raises its "not found" error.
+        response = error_response(request, ApiError("ResourceNotFound"))
     except web.HTTPMethodNotAllowed:
         response = error_response(request, ApiError("UnsupportedHttpVerb"))
     except (asyncio.CancelledError, web.HTTPException):
@@ -275,6 +280,8 @@ def build_app(context: Context, *, client_max_size: int) -> web.Application:
     app = web.Application(middlewares=[batch_middleware], client_max_size=client_max_size)
     app[CONTEXT] = context
     app.add_routes(admin)
+    app.add_routes(job_routes)
     app.add_routes(routes)
     app.add_routes(files)
+    app.add_routes(taskcount_routes)
     return app

@@ -32,9 +32,10 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from . import simfiles
+from .db import LIVE_INDEX
 from .formats import iso7, parse_duration, parse_iso
 from .nodefs import NodeFiles
-from .store import LIVE_INDEX, Store
+from .store import Store
 
 logger = logging.getLogger("batchtasks.emulator")
 

@@ -70,6 +70,7 @@ def openapi_document(server: str) -> dict[str, Any]:
                 "get": _op("Job_Get", "200", [_JOB, *_LIST[1:3]]),
                 "delete": _op("Job_Delete", "202", [_JOB]),
             },
+            "/jobs/{jobId}/taskcounts": {"get": _op("Job_GetTaskCounts", "200", [_JOB])},
             "/jobs/{jobId}/tasks": {
                 "post": _op("Task_Add", "201", [_JOB], body=True),
                 "get": _op("Task_List", "200", [_JOB, *_LIST]),

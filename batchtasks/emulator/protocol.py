@@ -34,6 +34,11 @@ def ctx(request: web.Request) -> Context:
     return request.app[CONTEXT]
 
 
+def api_version(request: web.Request) -> str:
+    """The request's api-version (the middleware has checked that it is one served)."""
+    return request.query["api-version"]
+
+
 def base_url(request: web.Request) -> str:
     """``scheme://host[:port]`` as the client addressed us (nextLink/url must be reachable)."""
     return f"{request.scheme}://{request.host}"

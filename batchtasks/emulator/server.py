@@ -22,10 +22,11 @@ from .app import build_app, stats_of
 from .auth import AuthConfig
 from .constants import DEFAULT_LOCATION, DEV_ACCOUNT, DEV_KEY
 from .context import Context
+from .db import resolve_location
 from .faults import FaultConfig, FaultInjector
 from .lifecycle import Lifecycle, LifecycleConfig, SimClock
 from .nodefs import NodeFiles
-from .store import Store, resolve_location
+from .store import Store
 
 
 class Emulator:

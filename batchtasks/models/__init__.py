@@ -17,6 +17,7 @@ from batchtasks.models._base import (
     UtcDateTime,
     format_duration,
 )
+from batchtasks.models.counts import TaskCounts, TaskCountsResult, TaskSlotCounts
 from batchtasks.models.enums import (
     AccessScope,
     AutoUserScope,
@@ -163,11 +164,14 @@ __all__ = [
     "TaskConstraints",
     "TaskContainerExecutionInformation",
     "TaskContainerSettings",
+    "TaskCounts",
+    "TaskCountsResult",
     "TaskDependencies",
     "TaskExecutionInformation",
     "TaskExecutionResult",
     "TaskFailureInformation",
     "TaskIdRange",
+    "TaskSlotCounts",
     "TaskState",
     "TaskStatistics",
     "TaskUpdateParameter",
