@@ -312,6 +312,8 @@ class HttpTransport:
         send_headers = dict(headers)
         send_headers.setdefault("user-agent", self._user_agent)
         started = time.monotonic()
+        resp: aiohttp.ClientResponse | None = None
+        error: BatchTasksError | None = None
         try:
             resp = await session.request(
                 request.method,
@@ -325,8 +327,13 @@ class HttpTransport:
             raise
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
             error = _map_failure(request, exc)
+        if resp is None:
+            # Raised outside the except clause, as in `send`: no aiohttp exception (which holds
+            # the signed request headers) in the error's context, nor the headers in this frame.
+            send_headers.clear()
+            assert error is not None
             self._log_failure(request, started, attempt, error)
-            raise error from None
+            raise error
         stream = ResponseStream(request, resp)
         self._log_success(request, Response(resp.status, resp.headers, b""), started, attempt)
         return stream
@@ -394,12 +401,14 @@ class ResponseStream:
             BatchConnectionError, BatchTimeoutError: the connection broke or went quiet (a body
                 shorter than its Content-Length is a broken connection).
         """
+        error: BatchConnectionError | None = None
         try:
             return await self._response.content.read(size)
         except asyncio.CancelledError:
             raise
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
-            raise _map_failure(self._request, exc) from None
+            error = _map_failure(self._request, exc)
+        raise error  # outside the except clause: no aiohttp exception as its context
 
     async def read_all(self, limit: int) -> bytes:
         """The rest of the body, at most `limit` bytes (an error body)."""
@@ -422,7 +431,8 @@ async def _read_capped(resp: aiohttp.ClientResponse, limit: int, *, truncate: bo
     Returns None once the body is over `limit` (or announces it), unless `truncate`: then the
     first `limit` bytes. Reading stops there; the connection is not reused.
     """
-    length = resp.content_length
+    # A HEAD answer's Content-Length describes the resource (a task file's size); it has no body.
+    length = None if resp.method == "HEAD" else resp.content_length
     if (
         length is not None
         and length > limit
