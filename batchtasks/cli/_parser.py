@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 
 from batchtasks import __version__
+from batchtasks.emulator.safeargs import SecretSafeArgumentParser
 
 __all__ = ["build_parser"]
 
@@ -191,7 +192,10 @@ def build_parser() -> argparse.ArgumentParser:
     Returns:
         The parser; ``args.command`` (and ``args.verb`` for task/job) name what to run.
     """
-    parser = argparse.ArgumentParser(prog="batchtasks", description=_DESCRIPTION)
+    # Usage errors quote what they could not use: never a key (or a URL's user-info).
+    parser: argparse.ArgumentParser = SecretSafeArgumentParser(
+        prog="batchtasks", description=_DESCRIPTION
+    )
     parser.add_argument("--version", action="version", version=f"batchtasks {__version__}")
     parser.add_argument(
         "--debug", action="store_true", default=False, help="Debug logging and tracebacks."
