@@ -137,6 +137,20 @@ def bench(session: nox.Session) -> None:
         *session.posargs,
         env={"PYTHONHASHSEED": "0"},
     )
+    # Task-file download throughput against a raw aiohttp read (docs/files.md).
+    session.run("python", "benchmarks/download.py")
+    # Requests of tasks.wait against the list-everything loop, 100,000 tasks (docs/waiting.md).
+    session.run("python", "benchmarks/wait_requests.py")
+
+
+@nox.session
+def bench_execute(session: nox.Session) -> None:
+    """The executing emulator: /bin/true tasks per second and CPU per task (docs/execute.md).
+
+    Extra arguments go to benchmarks/emulator_execute.py (e.g. ``-- --tasks 5000 --slots 8``).
+    """
+    session.install("-e", ".[test]")
+    session.run("python", "benchmarks/emulator_execute.py", *session.posargs)
 
 
 @nox.session

@@ -15,11 +15,13 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 from urllib.parse import urlsplit
 
+from batchtasks._private.constants import API_VERSION
 from batchtasks._private.credentials import (
     AsyncTokenCredential,
     SharedKeyCredential,
     make_authorizer,
 )
+from batchtasks._private.files import FileOperations
 from batchtasks._private.jobs import JobOperations
 from batchtasks._private.limits import DEFAULT_RESPONSE_LIMITS, ResponseLimits
 from batchtasks._private.logging import LoggingOption, resolve_logger
@@ -33,6 +35,7 @@ from batchtasks._private.transport import (
     Timeout,
     default_user_agent,
 )
+from batchtasks._private.versions import check_api_version
 
 if TYPE_CHECKING:
     import aiohttp
@@ -132,6 +135,10 @@ class BatchClient:
         response_limits: the largest answer bodies (after decompression) the client reads, by
             kind (`ResponseLimits(resource=, page=, collection=)`); a larger success answer
             raises `ResponseTooLargeError`.
+        api_version: the Batch REST api-version to speak, one of `SUPPORTED_API_VERSIONS`
+            (2022-10-01.16.0 … 2025-06-01; default 2024-02-01.19.0). A request property the
+            chosen version does not define raises `TaskValidationError` before anything is sent
+            (single adds; a bulk add reports the service's answer per task).
 
     Raises:
         ValueError: bad endpoint or option combination.
@@ -156,7 +163,9 @@ class BatchClient:
         ssl_context: ssl.SSLContext | None = None,
         allow_insecure_http: bool = False,
         response_limits: ResponseLimits = DEFAULT_RESPONSE_LIMITS,
+        api_version: str = API_VERSION,
     ) -> None:
+        api_version = check_api_version(api_version)
         self._endpoint = validate_endpoint(endpoint, allow_insecure_http=allow_insecure_http)
         if session is not None:
             for name, value in (
@@ -205,14 +214,21 @@ class BatchClient:
             make_authorizer(credential),
             retry_policy=retry_policy,
             timeout=timeout,
+            api_version=api_version,
         )
         self.tasks = TaskOperations(self._pipeline)
         self.jobs = JobOperations(self._pipeline)
+        self.files = FileOperations(self._pipeline)
 
     @property
     def endpoint(self) -> str:
         """The normalised account endpoint (`scheme://host[:port]`)."""
         return self._endpoint
+
+    @property
+    def api_version(self) -> str:
+        """The api-version every request of this client carries."""
+        return self._pipeline.api_version
 
     @property
     def retry_policy(self) -> RetryPolicy:

@@ -15,6 +15,8 @@ BatchTasksError                       base of everything we raise
 │   ├── ThrottledError                429, and 503 ServerBusy
 │   └── ServerError                   other 5xx
 ├── TaskValidationError (ValueError)  bad input detected client-side, names the task
+├── DownloadError                     a file download could not deliver the announced bytes
+│                                      (defined in download.py: .expected .received)
 └── AddCollectionError                bulk add aggregate: .succeeded .failed .not_attempted .result
 ```
 
@@ -53,6 +55,7 @@ __all__ = [
     "ServerError",
     "TaskValidationError",
     "ThrottledError",
+    "answer_unreadable",
     "error_from_response",
     "parse_retry_after",
 ]
@@ -143,6 +146,17 @@ class BatchServiceError(BatchTasksError):
         # Keyword-only constructor: rebuild from the state so the exception survives pickling
         # (e.g. across a process pool) with all its attributes.
         return (_rebuild_service_error, (type(self), self.__dict__.copy()))
+
+
+def answer_unreadable(exc: BaseException) -> bool:
+    """Whether `exc` stands for a success answer that could not be used.
+
+    The service (or something in between) answered 2xx, but not the operation's success status,
+    or with a body that does not decode (blank, HTML, truncated, the wrong shape). The request
+    may well have been applied, so for a write the outcome is unknown, and trying again is as
+    safe as after a timeout.
+    """
+    return isinstance(exc, BatchServiceError) and 200 <= exc.status < 300
 
 
 def _rebuild_service_error(

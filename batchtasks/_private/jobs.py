@@ -55,7 +55,7 @@ class JobOperations(OperationsBase):
             BatchServiceError, BatchConnectionError: other failures.
         """
         param = coerce_model(JobAddParameter, job, what="job")
-        request = protocol.job_add(param.to_json_bytes(), options)
+        request = protocol.job_add(self._check_version("job", param.to_json_bytes()), options)
         await self._send(request, options, mode=RetryMode.DETECT_EXISTS)
 
     async def get(

@@ -15,7 +15,7 @@ complete the option names and mypy checks their types::
 options from the same mapping (and refuses, with `check_names`, a name that is no option, as
 Python refuses an unknown keyword); `send_settings` takes out the two client-side ones.
 
-This module must not import aiohttp at run time (the protocol layer imports it).
+This module must not import aiohttp at run time (the sans-I/O wire.py imports it).
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ __all__ = [
     "BulkAddOptions",
     "CallOptions",
     "ConditionalOptions",
+    "FileConditionalOptions",
     "RequestOptions",
     "check_names",
     "send_settings",
@@ -78,18 +79,27 @@ class RequestOptions(CallOptions, total=False):
     ocp_date: datetime | str | None
 
 
-class ConditionalOptions(RequestOptions, total=False):
+class FileConditionalOptions(RequestOptions, total=False):
+    """`RequestOptions` plus the time conditions (task files, which have no ETag).
+
+    Attributes:
+        if_modified_since, if_unmodified_since: time conditions (datetime or RFC 1123 text).
+    """
+
+    if_modified_since: datetime | str | None
+    if_unmodified_since: datetime | str | None
+
+
+class ConditionalOptions(FileConditionalOptions, total=False):
     """`RequestOptions` plus the conditional headers (operations on one existing resource).
 
     Attributes:
         if_match, if_none_match: ETag conditions.
-        if_modified_since, if_unmodified_since: time conditions (datetime or RFC 1123 text).
+        if_modified_since, if_unmodified_since: time conditions (`FileConditionalOptions`).
     """
 
     if_match: str | None
     if_none_match: str | None
-    if_modified_since: datetime | str | None
-    if_unmodified_since: datetime | str | None
 
 
 class BulkAddOptions(TypedDict, total=False):

@@ -29,12 +29,13 @@ from batchtasks._private.limits import (
     ResponseLimits,
     ResponseTooLargeError,
 )
-from batchtasks._private.protocol import Request, Response, request_url
+from batchtasks._private.wire import Request, Response, request_url
 
 __all__ = [
     "DEFAULT_MAX_CONNECTIONS",
     "DEFAULT_TIMEOUT",
     "HttpTransport",
+    "ResponseStream",
     "Timeout",
     "default_user_agent",
 ]
@@ -294,6 +295,55 @@ class HttpTransport:
         self._log_success(request, response, started, attempt)
         return response
 
+    async def open_stream(
+        self,
+        request: Request,
+        headers: Mapping[str, str],
+        *,
+        timeout: Timeout,
+        attempt: int = 1,
+    ) -> ResponseStream:
+        """Send `request` like :meth:`send`, but return as soon as the headers have arrived.
+
+        The body is then read with `ResponseStream.read_chunk` (memory bounded by aiohttp's
+        read buffer, whatever the size). `timeout.total` does not apply (a large body may take
+        any time); `timeout.connect` bounds the connection and `timeout.read` every wait for
+        bytes, headers included. The caller must `close()` the stream.
+
+        Raises:
+            BatchTimeoutError, BatchConnectionError: as :meth:`send`.
+        """
+        session = self._get_session()
+        send_headers = dict(headers)
+        send_headers.setdefault("user-agent", self._user_agent)
+        started = time.monotonic()
+        resp: aiohttp.ClientResponse | None = None
+        error: BatchConnectionError | None = None
+        try:
+            resp = await session.request(
+                request.method,
+                self._url(request),
+                headers=send_headers,
+                skip_auto_headers=("Content-Type",),
+                timeout=_client_timeout(Timeout(timeout.connect, timeout.read, None)),
+                allow_redirects=False,
+            )
+        except asyncio.CancelledError:
+            raise
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            error = _map_failure(request, exc, reached=self._reached)
+        if resp is None:
+            # Outside the except clause, so the error has no __context__ (aiohttp's exception
+            # carries the signed request headers); see `send`.
+            send_headers.clear()
+            assert error is not None
+            self._log_failure(request, started, attempt, error)
+            raise error
+        self._reached = True
+        stream = ResponseStream(request, resp)
+        self._log_success(request, Response(resp.status, resp.headers, b""), started, attempt)
+        return stream
+
     def _url(self, request: Request) -> yarl.URL:
         key = (request.path, request.query)
         try:
@@ -361,6 +411,53 @@ async def _read_capped(resp: aiohttp.ClientResponse, limit: int, *, truncate: bo
             break
         parts.append(chunk)
     return b"".join(parts)
+
+
+class ResponseStream:
+    """A response whose body is read chunk by chunk (downloads); always `close()` it.
+
+    Attributes:
+        status: the HTTP status.
+        headers: the response headers (case-insensitive mapping).
+    """
+
+    def __init__(self, request: Request, response: aiohttp.ClientResponse) -> None:
+        self._request = request
+        self._response = response
+        self.status = response.status
+        self.headers: Mapping[str, str] = response.headers
+
+    async def read_chunk(self, size: int) -> bytes:
+        """Up to `size` bytes of the body (fewer when that is what has arrived); b"" at its end.
+
+        Raises:
+            BatchConnectionError, BatchTimeoutError: the connection broke or went quiet (a body
+                shorter than its Content-Length is a broken connection).
+        """
+        error: BatchConnectionError | None = None
+        try:
+            return await self._response.content.read(size)
+        except asyncio.CancelledError:
+            raise
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            # A body cut short: the endpoint answered, so another try can help.
+            error = _map_failure(self._request, exc, reached=True)
+        # Raised outside the except clause: no __context__ holding aiohttp's request headers.
+        raise error
+
+    async def read_all(self, limit: int) -> bytes:
+        """The rest of the body, at most `limit` bytes (an error body)."""
+        data = bytearray()
+        while len(data) < limit:
+            chunk = await self.read_chunk(limit - len(data))
+            if not chunk:
+                break
+            data += chunk
+        return bytes(data)
+
+    def close(self) -> None:
+        """Release the connection; one whose body was not read to the end is dropped."""
+        self._response.close()
 
 
 # What a failed connection means. Says in words what happened, to which host and port (never

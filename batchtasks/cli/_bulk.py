@@ -26,11 +26,11 @@ from typing import IO, TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from batchtasks.cli._account import open_client
-from batchtasks.cli._commands import describe_validation_error, settings_from_args
 from batchtasks.cli._errors import EXIT_FAILURE, EXIT_OK, CliError, InputError, UsageError
 from batchtasks.cli._input import iter_json_items
 from batchtasks.cli._progress import BulkReporter, BulkSummary, CheckView, ProgressView
 from batchtasks.cli._render import rich_available
+from batchtasks.cli._shared import describe_validation_error, settings_from_args
 
 if TYPE_CHECKING:
     from batchtasks import BatchClient

@@ -10,69 +10,31 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from batchtasks.cli._account import AccountSettings, open_client, resolve_account
-from batchtasks.cli._debug import mask_secret
-from batchtasks.cli._durations import DURATION_HINT
+from batchtasks.cli._account import open_client
 from batchtasks.cli._errors import EXIT_OK, InputError, UsageError
+from batchtasks.cli._output import done as _done
+from batchtasks.cli._output import print_list as _print_list
+from batchtasks.cli._output import print_one as _print_one
 from batchtasks.cli._render import (
     require_rich,
-    write_json,
-    write_json_items,
-    write_record,
-    write_table,
 )
 from batchtasks.cli._runner import run_async
+from batchtasks.cli._shared import describe_validation_error, settings_from_args
 
 if TYPE_CHECKING:
     from batchtasks import BatchClient
     from batchtasks.models import JobAddParameter, TaskAddParameter, TaskConstraints
 
-__all__ = ["describe_validation_error", "read_json_document", "run_command", "settings_from_args"]
+__all__ = ["read_json_document", "run_command"]
 
 TASK_COLUMNS = ("id", "state", "executionInfo/exitCode", "displayName", "commandLine")
 JOB_COLUMNS = ("id", "state", "poolInfo/poolId", "priority", "creationTime")
 SUBTASK_COLUMNS = ("id", "state", "exitCode", "nodeInfo/nodeId")
-
-
-def settings_from_args(args: argparse.Namespace) -> AccountSettings:
-    """Resolve the account from the parsed flags and the environment (and mask the key)."""
-    settings = resolve_account(
-        endpoint=getattr(args, "account_endpoint", None),
-        account_name=getattr(args, "account_name", None),
-        key=getattr(args, "account_key", None),
-        allow_insecure_http=bool(getattr(args, "allow_insecure_http", False)),
-    )
-    mask_secret(settings.key)
-    return settings
-
-
-def describe_validation_error(exc: ValidationError) -> str:
-    """One line naming each invalid field by its wire path (``constraints.maxTaskRetryCount``)."""
-    parts = []
-    for error in exc.errors()[:3]:
-        where = ".".join(str(p) for p in error.get("loc", ())) or "task"
-        parts.append(f"{where}: {_error_message(error)}")
-    more = len(exc.errors()) - 3
-    if more > 0:
-        parts.append(f"and {more} more")
-    return "; ".join(parts)
-
-
-def _error_message(error: Any) -> str:
-    """pydantic's message for one error, in words for people: durations show the ISO form, and
-    a validator's own message loses pydantic's ``Value error,`` prefix."""
-    kind = str(error.get("type", ""))
-    if kind.startswith(("time_delta", "duration")):
-        return f"expected {DURATION_HINT}"
-    message = str(error.get("msg", "invalid"))
-    for prefix in ("Value error, ", "Assertion failed, "):
-        message = message.removeprefix(prefix)
-    return message
 
 
 def read_json_document(path: str) -> Any:
@@ -94,34 +56,6 @@ def read_json_document(path: str) -> Any:
         raise InputError(
             f"{name}:{exc.lineno}: malformed JSON: {exc.msg} (column {exc.colno})"
         ) from None
-
-
-async def _print_list(
-    items: AsyncIterator[Any], args: argparse.Namespace, columns: Sequence[str], what: str
-) -> None:
-    if args.output == "json":
-        await write_json_items(items)
-        return
-    select = getattr(args, "select", None)
-    if select:
-        columns = [name.strip() for name in select.split(",") if name.strip()]
-    rows = [item async for item in items]
-    if not rows:  # a line that says so, not an empty frame
-        matching = f" matching {args.filter!r}" if getattr(args, "filter", None) else ""
-        print(f"no {what}{matching}", flush=True)
-        return
-    write_table(rows, columns)
-
-
-def _print_one(obj: Any, args: argparse.Namespace, title: str) -> None:
-    if args.output == "json":
-        write_json(obj)
-    else:
-        write_record(obj, title=title)
-
-
-def _done(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def _task_from_args(args: argparse.Namespace) -> TaskAddParameter:
@@ -176,6 +110,10 @@ def _job_from_args(args: argparse.Namespace) -> JobAddParameter:
 
 
 async def _run_task(args: argparse.Namespace, client: BatchClient, payload: Any) -> int:
+    if args.verb == "files":
+        from batchtasks.cli._files import run_files
+
+        return await run_files(args, client)
     tasks = client.tasks
     verb = args.verb
     if verb == "add":

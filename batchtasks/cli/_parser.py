@@ -11,6 +11,7 @@ import argparse
 
 from batchtasks import __version__
 from batchtasks.cli._durations import iso_duration
+from batchtasks.cli._files import add_file_commands
 from batchtasks.cli._wait import add_job_task_counts, add_task_wait
 
 __all__ = ["build_parser"]
@@ -147,6 +148,7 @@ def _add_task_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
         _add_ids(p, task=True)
 
     add_task_wait(verbs, common)
+    add_file_commands(verbs, common, _add_ids)
 
     p = verbs.add_parser(
         "update",

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 
 from .constants import DEV_ACCOUNT, DEV_KEY
 from .datadir import LOCATION_ENV, default_location
+from .execute import ExecuteConfig
 from .faults import FaultConfig
 from .server import Emulator
 
@@ -65,6 +66,16 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
         action=argparse.BooleanOptionalAction,
         default=False,
         help="simulate task execution (default: tasks stay active until terminated)",
+    )
+    p.add_argument(
+        "--execute",
+        action="store_true",
+        help="run task command lines as real local processes, as this user (loopback only)",
+    )
+    pool = ExecuteConfig()
+    p.add_argument("--nodes", type=int, default=pool.nodes, help="--execute: virtual nodes")
+    p.add_argument(
+        "--task-slots-per-node", type=int, default=pool.task_slots_per_node, help="slots per node"
     )
     p.add_argument("--clock-speed", type=float, default=1.0, help="simulated seconds per second")
     p.add_argument("--task-seconds", type=float, default=1.0, help="default simulated task time")
@@ -127,6 +138,9 @@ def emulator_from_args(args: argparse.Namespace) -> Emulator:
         accept_bearer=args.accept_bearer is not None,
         bearer_token=args.accept_bearer or None,
         check_clock_skew=not args.no_clock_skew_check,
+        execute=args.execute,
+        nodes=args.nodes,
+        task_slots_per_node=args.task_slots_per_node,
     )
 
 

@@ -7,6 +7,7 @@ inject faults (the middleware does), and must not build SQL.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -228,9 +229,18 @@ async def task_update(request: web.Request) -> web.Response:
 
 @routes.delete("/jobs/{job_id}/tasks/{task_id}")
 async def task_delete(request: web.Request) -> web.Response:
-    """Task delete → 200."""
+    """Task delete → 200; the task's files go with it (whatever its retention time)."""
     check_timeout(request)
-    await _modify(request, lambda job, task, stamp: None)
+    deleted: list[tuple[str, str, str]] = []
+
+    def change(job: dict[str, Any], task: dict[str, Any], stamp: str) -> None:
+        node_id = (task.get("nodeInfo") or {}).get("nodeId")
+        if node_id:
+            deleted.append((node_id, job["id"], task["id"]))
+
+    await _modify(request, change)
+    for node_id, job_id, task_id in deleted:
+        await asyncio.to_thread(ctx(request).nodes.remove_task, node_id, job_id, task_id)
     return empty_response(200)
 
 

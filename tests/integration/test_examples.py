@@ -10,6 +10,8 @@ notebook is executed by nbclient (its outputs inspected) and cell by cell with t
 from __future__ import annotations
 
 import ast
+import asyncio
+import contextlib
 import importlib.util
 import inspect
 import json
@@ -19,7 +21,8 @@ import signal
 import subprocess
 import sys
 import urllib.request
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -223,6 +226,18 @@ def test_retries_and_faults_accounts_for_every_task() -> None:
     assert "task retries: 0" not in proc.stdout  # faults really happened
 
 
+def test_watch_and_collect_reads_every_output_once() -> None:
+    proc = run_example("watch_and_collect.py", "--tasks", "15")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    done = [line.split()[1] for line in lines if line.startswith("done: ")]
+    assert sorted(done) == [f"part-{n:03d}" for n in range(15)]  # each task once
+    assert "job collect: 15 task(s) completed, 13 succeeded, 2 failed" in proc.stdout
+    outputs = {line.split()[1].rstrip(":"): line for line in lines if line.startswith("stdout ")}
+    assert sorted(outputs) == sorted(done)
+    assert all(f"simulated run of task {task}" in outputs[task] for task in done)
+
+
 def load_module(path: Path) -> ModuleType:
     spec = importlib.util.spec_from_file_location(f"example_{path.stem}", path)
     assert spec is not None
@@ -235,7 +250,9 @@ def load_module(path: Path) -> ModuleType:
     return module
 
 
-async def test_fastapi_app_submits_and_reports(monkeypatch: pytest.MonkeyPatch) -> None:
+@contextlib.asynccontextmanager
+async def fastapi_example(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[httpx.AsyncClient]:
+    """The FastAPI example through its lifespan (its own emulator), with an ASGI client."""
     for name in ("AZURE_BATCH_ENDPOINT", "AZURE_BATCH_ACCOUNT", "AZURE_BATCH_ACCESS_KEY"):
         monkeypatch.delenv(name, raising=False)
     app = load_module(EXAMPLES / "fastapi_app.py").app
@@ -245,6 +262,11 @@ async def test_fastapi_app_submits_and_reports(monkeypatch: pytest.MonkeyPatch) 
             transport=httpx.ASGITransport(app=manager.app), base_url="http://app"
         ) as http,
     ):
+        yield http
+
+
+async def test_fastapi_app_submits_and_reports(monkeypatch: pytest.MonkeyPatch) -> None:
+    async with fastapi_example(monkeypatch) as http:
         created = await http.post("/jobs", json={"id": "web", "pool_id": "p"})
         assert created.status_code == 201, created.text
         assert (await http.post("/jobs", json={"id": "web"})).status_code == 409
@@ -302,3 +324,40 @@ async def test_notebook_cells_run_in_order(monkeypatch: pytest.MonkeyPatch) -> N
     assert namespace["outcomes"]["added"] == 300
     assert namespace["states"] == {"completed": 300}
     assert len(namespace["completed"]) == 300
+
+
+async def test_fastapi_app_reports_progress_from_task_counts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async with fastapi_example(monkeypatch) as http:
+        empty = await http.get("/jobs/nope/progress")
+        assert (empty.status_code, empty.json()["code"]) == (404, "JobNotFound")
+        await http.post("/jobs", json={"id": "prog", "pool_id": "p"})
+        assert (await http.get("/jobs/prog/progress")).json()["percent_complete"] == 100.0
+        tasks = [
+            {"id": f"p{n}", "commandLine": "exit 1" if n == 0 else "sleep 1"} for n in range(20)
+        ]
+        await http.post("/jobs/prog/batches", json={"tasks": tasks})
+        for _ in range(200):
+            progress = (await http.get("/jobs/prog/progress")).json()
+            if progress["completed"] == 20:
+                break
+            await asyncio.sleep(0.05)
+        assert progress == {
+            "active": 0, "running": 0, "completed": 20, "succeeded": 19, "failed": 1,
+            "percent_complete": 100.0,
+        }  # fmt: skip
+
+
+def test_word_count_runs_real_processes(tmp_path: Path) -> None:
+    proc = run_example("word_count.py", "--results", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    assert "submitted 4 tasks" in proc.stdout
+    assert "merge: exit code 0, success" in proc.stdout
+    assert re.search(r"^merge stdout.txt: merge: \d+ words, \d+ distinct$", proc.stdout, re.M)
+    expected: Counter[str] = Counter()
+    for text in sorted((EXAMPLES / "wordcount" / "texts").glob("*.txt")):
+        words = Counter(re.findall(r"[a-z']+", text.read_text().lower()))
+        assert json.loads((tmp_path / f"{text.stem}.json").read_text()) == dict(words)
+        expected.update(words)
+    assert json.loads((tmp_path / "total.json").read_text()) == dict(expected)

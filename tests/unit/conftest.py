@@ -170,7 +170,7 @@ class FakeService:
         self.sent: list[Sent] = []
         self.replies: list[Reply] = [Reply()]
         pattern = re.compile(r"^https://myaccount\.westus\.batch\.azure\.com/.*")
-        for method in ("GET", "POST", "PUT", "DELETE"):
+        for method in ("GET", "HEAD", "POST", "PUT", "DELETE"):
             mocked.add(
                 pattern,
                 method,

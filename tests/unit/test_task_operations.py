@@ -28,6 +28,7 @@ from batchtasks import (
     TaskValidationError,
     ThrottledError,
 )
+from batchtasks._private.bulk.sender import PipelineChunkSender
 from batchtasks._private.constants import API_VERSION, JSON_CONTENT_TYPE
 from tests.unit.conftest import (
     BASE_URL,
@@ -105,8 +106,8 @@ CASES = [
     ),
     Case(
         "add_collection_chunk",
-        lambda c: c.tasks._add_collection_chunk(
-            "job-1", b'{"value":[{"id":"a","commandLine":"echo a"}]}', timeout=25
+        lambda c: PipelineChunkSender(c._pipeline, timeout=25)(
+            "job-1", b'{"value":[{"id":"a","commandLine":"echo a"}]}'
         ),
         "POST",
         "/jobs/job-1/addtaskcollection",
@@ -469,7 +470,7 @@ async def test_add_collection_chunk_sends_exact_body_without_retry(
 ) -> None:
     body = b'{"value":[{"id":"z","commandLine":"x"}]}'
     service.reply(Reply(status=200, body=b'{"value":[{"status":"success","taskId":"z"}]}'))
-    values = await client.tasks._add_collection_chunk("job-1", body, timeout=90)
+    values = await PipelineChunkSender(client._pipeline, timeout=90)("job-1", body)
     assert values == [{"status": "success", "taskId": "z"}]
     (sent,) = service.sent
     assert sent.body == body
@@ -481,7 +482,7 @@ async def test_add_collection_chunk_sends_exact_body_without_retry(
     retrying = RetryPolicy(max_attempts=5, sleep=_no_sleep)
     async with BatchClient(BASE_URL, credential, retry_policy=retrying) as other:
         with pytest.raises(ThrottledError) as info:
-            await other.tasks._add_collection_chunk("job-1", body)
+            await PipelineChunkSender(other._pipeline)("job-1", body)
     assert info.value.retry_after == 4.0
     assert len(service.sent) == 2  # one more request: the engine, not the sender, retries
 
