@@ -100,12 +100,19 @@ def check_task_file(proc: subprocess.CompletedProcess[str]) -> None:
     assert re.search(r"added\s+│\s+1,000", proc.stdout), proc.stdout
 
 
+def check_watch_and_collect(proc: subprocess.CompletedProcess[str]) -> None:
+    assert "job collect: 20 task(s) completed, 18 succeeded, 2 failed" in proc.stdout
+    outputs = [line for line in proc.stdout.splitlines() if line.startswith("stdout part-")]
+    assert len(outputs) == 20
+
+
 CHECKS: dict[str, Callable[[subprocess.CompletedProcess[str]], None]] = {
     "quickstart.py": check_quickstart,
     "bulk_submit.py": check_bulk_submit,
     "retries_and_faults.py": check_retries_and_faults,
     "notebook.ipynb": check_notebook,
     "tasks.jsonl": check_task_file,
+    "watch_and_collect.py": check_watch_and_collect,
 }
 #: Runs as a server until stopped: started with --port 0 and queried instead.
 SERVERS = {"fastapi_app.py"}
