@@ -96,12 +96,6 @@ def check_notebook(proc: subprocess.CompletedProcess[str]) -> None:
     assert "Executing notebook with kernel" in proc.stderr
 
 
-def check_watch_and_collect(proc: subprocess.CompletedProcess[str]) -> None:
-    done = [line for line in proc.stdout.splitlines() if line.startswith("done: ")]
-    assert len(done) == 20, proc.stdout
-    assert "job collect: 20 task(s) completed" in proc.stdout
-
-
 def check_word_count(proc: subprocess.CompletedProcess[str]) -> None:
     assert "submitted 4 tasks" in proc.stdout
     assert "merge: exit code 0, success" in proc.stdout
@@ -109,6 +103,14 @@ def check_word_count(proc: subprocess.CompletedProcess[str]) -> None:
 
 def check_task_file(proc: subprocess.CompletedProcess[str]) -> None:
     assert re.search(r"added\s+│\s+1,000", proc.stdout), proc.stdout
+
+
+def check_watch_and_collect(proc: subprocess.CompletedProcess[str]) -> None:
+    done = [line for line in proc.stdout.splitlines() if line.startswith("done: ")]
+    assert len(done) == 20, proc.stdout
+    assert "job collect: 20 task(s) completed, 18 succeeded, 2 failed" in proc.stdout
+    outputs = [line for line in proc.stdout.splitlines() if line.startswith("stdout part-")]
+    assert len(outputs) == 20
 
 
 CHECKS: dict[str, Callable[[subprocess.CompletedProcess[str]], None]] = {
