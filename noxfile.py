@@ -1,7 +1,8 @@
 """Developer sessions for batchtasks.
 
-`python -m nox` runs the default sessions (tests, lint, typecheck, soak at CI size); this is the
-command the README gives and the one `.ci/run` runs.  `nox -s bench` runs the benchmarks.
+`python -m nox` runs the default sessions (tests, the official clients azure-batch 15.1.0 and
+@azure/batch 10.2.0, lint, typecheck, soak at CI size); this is the command the README gives and
+the one `.ci/run` runs.  `nox -s bench` runs the benchmarks.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def _interpreter(version: str) -> str | None:
 #: The oldest Python we support; its session is skipped (not failed) where it is not installed.
 PY310 = _interpreter("3.10")
 
-nox.options.sessions = ["tests", "tests-3.10", "lint", "typecheck", "soak"]
+nox.options.sessions = ["tests", "tests-3.10", "sdk15", "js", "lint", "typecheck", "soak"]
 nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_missing_interpreters = False
 
@@ -54,6 +55,51 @@ def tests_oldest_python(session: nox.Session) -> None:
     session.run(
         "pytest", "-q", "-p", "no:cacheprovider", "tests/unit", "tests/integration",
         "tests/conformance", *session.posargs,
+    )  # fmt: skip
+
+
+@nox.session
+def examples(session: nox.Session) -> None:
+    """Every example run from the command line docs/examples.md shows, in a fresh environment
+    holding only batchtasks[examples] (and the test runner): proves that extra is enough."""
+    session.install("-e", ".[examples]")
+    session.install("pytest>=8", "pytest-asyncio>=0.24", "pytest-timeout>=2.3")
+    session.install("httpx>=0.27", "asgi-lifespan>=2.1")
+    session.run(
+        "pytest", "-q", "-p", "no:cacheprovider", "tests/integration/test_examples.py",
+        *session.posargs,
+    )  # fmt: skip
+
+
+@nox.session
+def sdk15(session: nox.Session) -> None:
+    """azure-batch 15.1.0, sync and aio, with its default settings (api-version 2025-06-01)."""
+    session.install("-e", ".[test]")
+    session.install("-e", ".[sdk15]")  # replaces the test extra's azure-batch 14.2.0 here only
+    session.run(
+        "pytest", "-q", "-p", "no:cacheprovider", "tests/sdk15/sdk15_conformance.py",
+        *session.posargs,
+    )  # fmt: skip
+
+
+@nox.session
+def js(session: nox.Session) -> None:
+    """@azure/batch 10.2.0 from npm (api-version 2022-10-01.16.0), driven by a node script.
+
+    Installs tests/js/package.json into nox's cache (npm and node from PATH); the script talks only
+    to the loopback emulator the test starts.
+    """
+    npm = shutil.which("npm")
+    if npm is None or shutil.which("node") is None:
+        session.error("node and npm are needed on PATH for the @azure/batch conformance check")
+    session.install("-e", ".[test]")
+    target = session.cache_dir / "azure-batch-js"
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile("tests/js/package.json", target / "package.json")
+    session.run(npm, "install", "--no-audit", "--no-fund", "--prefix", str(target), external=True)
+    session.run(
+        "pytest", "-q", "-p", "no:cacheprovider", "tests/js/js_conformance.py", *session.posargs,
+        env={"BATCHTASKS_JS_MODULES": str(target / "node_modules")},
     )  # fmt: skip
 
 
@@ -91,6 +137,20 @@ def bench(session: nox.Session) -> None:
         *session.posargs,
         env={"PYTHONHASHSEED": "0"},
     )
+    # Task-file download throughput against a raw aiohttp read (docs/files.md).
+    session.run("python", "benchmarks/download.py")
+    # Requests of tasks.wait against the list-everything loop, 100,000 tasks (docs/waiting.md).
+    session.run("python", "benchmarks/wait_requests.py")
+
+
+@nox.session
+def bench_execute(session: nox.Session) -> None:
+    """The executing emulator: /bin/true tasks per second and CPU per task (docs/execute.md).
+
+    Extra arguments go to benchmarks/emulator_execute.py (e.g. ``-- --tasks 5000 --slots 8``).
+    """
+    session.install("-e", ".[test]")
+    session.run("python", "benchmarks/emulator_execute.py", *session.posargs)
 
 
 @nox.session

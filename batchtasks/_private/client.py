@@ -16,11 +16,13 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 from urllib.parse import urlsplit
 
+from batchtasks._private.constants import API_VERSION
 from batchtasks._private.credentials import (
     AsyncTokenCredential,
     SharedKeyCredential,
     make_authorizer,
 )
+from batchtasks._private.files import FileOperations
 from batchtasks._private.jobs import JobOperations
 from batchtasks._private.limits import DEFAULT_RESPONSE_LIMITS, ResponseLimits
 from batchtasks._private.logging import LoggingOption, resolve_logger
@@ -34,6 +36,7 @@ from batchtasks._private.transport import (
     Timeout,
     default_user_agent,
 )
+from batchtasks._private.versions import check_api_version
 
 if TYPE_CHECKING:
     import aiohttp
@@ -52,25 +55,31 @@ def _is_loopback(host: str) -> bool:
 
 def _shown(endpoint: str) -> str:
     """`endpoint` for an error message: any user-info (a key, a password) masked."""
-    return re.sub(r"(?i)^([a-z][a-z0-9+.\-]*://)[^/?#]*@", r"\1***@", endpoint)
+    return re.sub(r"(?i)^([a-z][a-z0-9+.\-]*://).*@", r"\1***@", endpoint)
 
 
 def validate_endpoint(endpoint: str, *, allow_insecure_http: bool = False) -> str:
     """Check an account endpoint and return it as `scheme://host[:port]`.
 
     Args:
-        endpoint: e.g. `https://myaccount.westus.batch.azure.com` or `http://127.0.0.1:10100`.
+        endpoint: e.g. `https://myaccount.westus.batch.azure.com` or `http://127.0.0.1:10100`;
+            without a scheme, https is meant (`myaccount.westus.batch.azure.com`).
         allow_insecure_http: permit plain http to a host that is not loopback.
 
     Raises:
         ValueError: not an http(s) URL, has a path/query/credentials, or plain http to a
             non-loopback host without `allow_insecure_http=True`.
     """
-    if not isinstance(endpoint, str) or "://" not in endpoint:
+    if not isinstance(endpoint, str) or not endpoint.strip():
         raise ValueError(
             f"endpoint must be a URL such as https://<account>.<region>.batch.azure.com, "
             f"got {_shown(endpoint) if isinstance(endpoint, str) else type(endpoint).__name__!r}"
         )
+    endpoint = endpoint.strip()
+    if "://" not in endpoint:
+        # A bare host name, as the Azure CLI and portal show it: the service is https only
+        # (the batchtasks command line reads it the same way).
+        endpoint = "https://" + endpoint
     shown = _shown(endpoint)
     parts = urlsplit(endpoint)
     scheme = parts.scheme.lower()
@@ -131,6 +140,10 @@ class BatchClient:
         response_limits: the largest answer bodies (after decompression) the client reads, by
             kind (`ResponseLimits(resource=, page=, collection=)`); a larger success answer
             raises `ResponseTooLargeError`.
+        api_version: the Batch REST api-version to speak, one of `SUPPORTED_API_VERSIONS`
+            (2022-10-01.16.0 … 2025-06-01; default 2024-02-01.19.0). A request property the
+            chosen version does not define raises `TaskValidationError` before anything is sent
+            (single adds; a bulk add reports the service's answer per task).
 
     Raises:
         ValueError: bad endpoint or option combination.
@@ -155,7 +168,9 @@ class BatchClient:
         ssl_context: ssl.SSLContext | None = None,
         allow_insecure_http: bool = False,
         response_limits: ResponseLimits = DEFAULT_RESPONSE_LIMITS,
+        api_version: str = API_VERSION,
     ) -> None:
+        api_version = check_api_version(api_version)
         self._endpoint = validate_endpoint(endpoint, allow_insecure_http=allow_insecure_http)
         if session is not None:
             for name, value in (
@@ -204,14 +219,21 @@ class BatchClient:
             make_authorizer(credential),
             retry_policy=retry_policy,
             timeout=timeout,
+            api_version=api_version,
         )
         self.tasks = TaskOperations(self._pipeline)
         self.jobs = JobOperations(self._pipeline)
+        self.files = FileOperations(self._pipeline)
 
     @property
     def endpoint(self) -> str:
         """The normalised account endpoint (`scheme://host[:port]`)."""
         return self._endpoint
+
+    @property
+    def api_version(self) -> str:
+        """The api-version every request of this client carries."""
+        return self._pipeline.api_version
 
     @property
     def retry_policy(self) -> RetryPolicy:

@@ -24,3 +24,6 @@ BATCH_SCOPE: Final = "https://batch.core.windows.net//.default"
 #: Server-side processing limits (the `timeout` query parameter caps).
 MAX_SERVER_TIMEOUT: Final = 30
 MAX_SERVER_TIMEOUT_ADD_COLLECTION: Final = 120
+
+#: add_collection's default number of requests in flight.
+DEFAULT_MAX_CONCURRENCY: Final = 8

@@ -1,4 +1,6 @@
-"""Plumbing shared by `TaskOperations` and `JobOperations`: send, decode, page, validate input.
+"""Plumbing shared by the operation groups (`TaskOperations`, `JobOperations`, ...).
+
+Send (and record for the raw view), decode, page, validate input.
 
 Keeps the operation classes thin (build -> send -> decode). Must not know any particular
 operation's path or options (protocol.py does) nor touch aiohttp (transport.py does).
@@ -12,27 +14,20 @@ from typing import Any, TypeVar
 import pydantic
 from pydantic_core import PydanticSerializationError
 
+from batchtasks._private.decoding import decode_json, decode_value_list, next_link_of
 from batchtasks._private.errors import BatchServiceError, TaskValidationError
+from batchtasks._private.options import RequestOptions, send_settings
 from batchtasks._private.paging import AsyncPager, Page
 from batchtasks._private.pipeline import Pipeline, RetryMode
-from batchtasks._private.protocol import (
-    Request,
-    Response,
-    decode_json,
-    decode_value_list,
-    next_link_of,
-    request_for_next_link,
-)
-from batchtasks._private.responses import RawResponse
-from batchtasks._private.retry import RetryPolicy
-from batchtasks._private.transport import Timeout
+from batchtasks._private.raw import record
+from batchtasks._private.versions import undefined_property
+from batchtasks._private.wire import Request, Response, request_for_next_link
 from batchtasks._private.yielding import map_yielding
 from batchtasks.models import BatchModel
 
 __all__ = ["OperationsBase", "coerce_model"]
 
 M = TypeVar("M", bound=BatchModel)
-T = TypeVar("T")
 
 
 def coerce_model(
@@ -85,8 +80,26 @@ def _parse(model: type[M], data: Mapping[str, Any], response: Response) -> M:
         ) from None
 
 
+def _max_response_size(options: RequestOptions) -> int | None:
+    value = options.get("max_response_size")
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise ValueError("max_response_size must be a positive number of bytes or None")
+    return value
+
+
 class OperationsBase:
     """Shared machinery of the operation groups (not public).
+
+    An operation is written once: its own parameters, then ``**options`` typed with the shared
+    `TypedDict` (options.py), then build -> send -> decode::
+
+        async def delete(
+            self, job_id: str, task_id: str, **options: Unpack[ConditionalOptions]
+        ) -> None:
+            await self._send(protocol.task_delete(job_id, task_id, options), options)
+
+    Use `_send` for operations without a body in the answer, `_send_model` for one model,
+    `_pager` for lists. Raw access comes from the group's `with_raw_response` view (raw.py).
 
     Args:
         pipeline: the client's send pipeline.
@@ -95,60 +108,53 @@ class OperationsBase:
     def __init__(self, pipeline: Pipeline) -> None:
         self._pipeline = pipeline
 
+    def _check_version(self, kind: str, body: bytes) -> bytes:
+        """`body` if the client's api-version defines every property in it.
+
+        Raises:
+            TaskValidationError: a property the version does not have (nothing is sent).
+        """
+        problem = undefined_property(kind, body, self._pipeline.api_version)
+        if problem is not None:
+            raise TaskValidationError(problem)
+        return body
+
     async def _send(
-        self,
-        request: Request,
-        *,
-        retry_policy: RetryPolicy | None,
-        client_timeout: Timeout | None,
-        mode: str = RetryMode.SAFE,
+        self, request: Request, options: RequestOptions, *, mode: str = RetryMode.SAFE
     ) -> Response:
-        return await self._pipeline.send(
-            request, retry_policy=retry_policy, timeout=client_timeout, mode=mode
+        retry_policy, client_timeout = send_settings(options)
+        response = await self._pipeline.send(
+            request,
+            retry_policy=retry_policy,
+            timeout=client_timeout,
+            mode=mode,
+            max_response_size=_max_response_size(options),
         )
+        record(response)
+        return response
 
-    async def _send_none(
-        self,
-        request: Request,
-        *,
-        raw: bool,
-        retry_policy: RetryPolicy | None,
-        client_timeout: Timeout | None,
-        mode: str = RetryMode.SAFE,
-    ) -> RawResponse[None] | None:
-        response = await self._send(
-            request, retry_policy=retry_policy, client_timeout=client_timeout, mode=mode
-        )
-        return RawResponse(response.status, response.headers, None) if raw else None
-
-    async def _send_model(
-        self,
-        request: Request,
-        model: type[M],
-        *,
-        raw: bool,
-        retry_policy: RetryPolicy | None,
-        client_timeout: Timeout | None,
-    ) -> M | RawResponse[M]:
-        response = await self._send(
-            request, retry_policy=retry_policy, client_timeout=client_timeout
-        )
-        parsed = _parse(model, decode_json(response), response)
-        return RawResponse(response.status, response.headers, parsed) if raw else parsed
+    async def _send_model(self, request: Request, model: type[M], options: RequestOptions) -> M:
+        response = await self._send(request, options)
+        return _parse(model, decode_json(response), response)
 
     def _pager(
         self,
         first: Request,
         item_model: type[M],
+        options: RequestOptions,
         *,
-        retry_policy: RetryPolicy | None,
-        client_timeout: Timeout | None,
         follow_links: bool = True,
     ) -> AsyncPager[M]:
+        retry_policy, client_timeout = send_settings(options)
+        max_size = _max_response_size(options)
+
         async def fetch(token: str | None) -> Page[M]:
             request = first if token is None else request_for_next_link(first, token)
-            response = await self._send(
-                request, retry_policy=retry_policy, client_timeout=client_timeout
+            response = await self._pipeline.send(
+                request,
+                retry_policy=retry_policy,
+                timeout=client_timeout,
+                max_response_size=max_size,
             )
             values, data = decode_value_list(response)
             items = await map_yielding(lambda value: _parse(item_model, value, response), values)

@@ -1,4 +1,4 @@
-"""`RawResponse`: what an operation returns with `raw=True` (status, headers, parsed body).
+"""`RawResponse`: what `with_raw_response` operations return (status, headers, parsed body).
 
 A value object only; it must not do I/O or hold request data (no Authorization header).
 """
@@ -17,6 +17,8 @@ T = TypeVar("T")
 @dataclass(frozen=True, slots=True)
 class RawResponse(Generic[T]):
     """A successful response with its HTTP details (the official SDK's `raw=True`).
+
+    Returned by `client.tasks.with_raw_response.get(...)` and the other raw views (raw.py).
 
     Attributes:
         status: the HTTP status (always the operation's success status).

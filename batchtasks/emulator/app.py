@@ -27,15 +27,19 @@ from aiohttp.typedefs import Middleware
 
 from .auth import verify
 from .connections import ConnectionGuard, ConnectionLimits
-from .constants import ACCEPTED_API_VERSIONS, ERROR_CONTENT_TYPE
+from .constants import ERROR_CONTENT_TYPE
 from .context import CLOSE_CONNECTION, CONTEXT, OPERATION, REQUEST_ID, Context
 from .errors import ERRORS, ApiError, error_body
 from .faults import FaultConfig
+from .files import files
 from .formats import iso7, utcnow
 from .guard import HostPolicy, guard_middleware
+from .job_routes import job_routes
 from .openapi import openapi_document
-from .protocol import base_url
+from .protocol import base_url, stamp_headers
 from .routes import routes
+from .taskcounts import routes as taskcount_routes
+from .versions import classify
 
 logger = logging.getLogger("batchtasks.emulator")
 
@@ -121,17 +125,18 @@ def connection_guard(limits: ConnectionLimits) -> ConnectionGuard:
 
 
 def _api_version(request: web.Request) -> None:
+    """Every route needs a served api-version (the table in `versions.py`)."""
     version = request.query.get("api-version")
-    if not version:
-        raise ApiError(
-            "MissingRequiredQueryParameter",
-            [("QueryParameterName", "api-version")],
-        )
-    if version not in ACCEPTED_API_VERSIONS:
-        raise ApiError(
-            "UnsupportedRequestVersion",
-            [("QueryParameterName", "api-version"), ("QueryParameterValue", version)],
-        )
+    kind = classify(version)
+    if kind == "ok":
+        return
+    if kind == "missing":
+        raise ApiError("MissingRequiredQueryParameter", [("QueryParameterName", "api-version")])
+    values = [("QueryParameterName", "api-version"), ("QueryParameterValue", str(version)[:128])]
+    if kind == "malformed":
+        # Not a version at all: the service's answer for a query value it cannot read.
+        raise ApiError("InvalidQueryParameterValue", values)
+    raise ApiError("UnsupportedRequestVersion", values)
 
 
 def _client_request_id(request: web.Request) -> None:
@@ -201,7 +206,8 @@ async def batch_middleware(request: web.Request, handler: Handler) -> web.Stream
     except ApiError as exc:
         response = error_response(request, exc)
     except web.HTTPNotFound:
-        response = error_response(request, ApiError("InvalidUri"))
+        # A path that names no resource: 404, so every client raises its "not found" error.
+        response = error_response(request, ApiError("ResourceNotFound"))
     except web.HTTPMethodNotAllowed:
         response = error_response(request, ApiError("UnsupportedHttpVerb"))
     except (asyncio.CancelledError, web.HTTPException):
@@ -219,13 +225,8 @@ async def batch_middleware(request: web.Request, handler: Handler) -> web.Stream
         # the log (request data is not logged, so no credentials end up there).
         logger.exception("unhandled error in %s", request[OPERATION])
         response = error_response(request, ApiError("InternalError"))
-    response.headers["request-id"] = request[REQUEST_ID]
-    response.headers["DataServiceVersion"] = "3.0"
-    response.headers["Server"] = "batchtasks-emulator"
-    if request.headers.get("return-client-request-id", "").lower() == "true":
-        client_id = request.headers.get("client-request-id")
-        if client_id:
-            response.headers["client-request-id"] = client_id
+    if not response.prepared:  # a streamed body was stamped by its handler before it started
+        stamp_headers(request, response)
     if request.get(CLOSE_CONNECTION):
         response.force_close()
     c.counters.request(request[OPERATION], response.status)
@@ -347,5 +348,8 @@ def build_app(
     app = web.Application(middlewares=middlewares, client_max_size=client_max_size)
     app[CONTEXT] = context
     app.add_routes(admin)
+    app.add_routes(job_routes)
     app.add_routes(routes)
+    app.add_routes(taskcount_routes)
+    app.add_routes(files)
     return app

@@ -1,8 +1,10 @@
 """Command line of the emulator: ``python -m batchtasks.emulator`` (and ``batchtasks emulator``).
 
 `build_parser()` + `main(argv) -> int` so the ``batchtasks`` CLI can delegate. Prints one line
-with the URL once listening, then serves until Ctrl-C / SIGTERM. Must never print the key unless
-asked to (it is the public dev key by default, but a user-supplied key is a secret).
+with the URL and where the data lives once listening, then serves until Ctrl-C / SIGTERM;
+``reset`` wipes a data folder instead (`batchtasks.emulator.reset_cli`). Bad arguments end with
+one line and exit code 2, never a traceback. Must never print the key unless asked to (it is the
+public dev key by default, but a user-supplied key is a secret).
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from collections.abc import Mapping, Sequence
 from typing import Final
 
 from .connections import ConnectionLimits
-from .constants import DEFAULT_LOCATION, DEV_ACCOUNT, DEV_KEY
+from .constants import DEV_ACCOUNT, DEV_KEY
+from .datadir import LOCATION_ENV, default_location
+from .execute import ExecuteConfig
 from .faults import FaultConfig
 from .safeargs import SecretSafeArgumentParser
 from .server import Emulator
@@ -27,16 +31,32 @@ ENV_KEY: Final = "BATCHTASKS_EMULATOR_KEY"
 ENV_BEARER_TOKEN: Final = "BATCHTASKS_EMULATOR_BEARER_TOKEN"  # noqa: S105 - a name
 
 
-def build_parser(prog: str = "python -m batchtasks.emulator") -> argparse.ArgumentParser:
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be 0 (any free port) to 65535, got {value}")
+    return value
+
+
+PROG = "python -m batchtasks.emulator"
+
+
+def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     """The argument parser (exposed for the ``batchtasks emulator`` subcommand)."""
     p = SecretSafeArgumentParser(
         prog=prog,
         description="Local emulator of the Azure Batch Task REST API (api-version "
         "2024-02-01.19.0). Admin endpoints: /_emulator/faults, /_emulator/stats, "
-        "/_emulator/reset, /_emulator/advance, /_emulator/openapi.json.",
+        "/_emulator/reset, /_emulator/advance, /_emulator/openapi.json. "
+        f"'{prog} reset' deletes the jobs and tasks kept in a data folder.",
     )
     p.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=0, help="TCP port (default 0: any free port)")
+    p.add_argument(
+        "--port", type=_port, default=0, help="TCP port 0-65535 (default 0: any free port)"
+    )
     p.add_argument("--account", default=DEV_ACCOUNT, help=f"account name (default {DEV_ACCOUNT})")
     p.add_argument(
         "--key",
@@ -48,7 +68,8 @@ def build_parser(prog: str = "python -m batchtasks.emulator") -> argparse.Argume
     where.add_argument(
         "--location",
         default=None,
-        help=f"directory for the SQLite database (default ./{DEFAULT_LOCATION}/)",
+        help="directory for the SQLite database (default: the per-user data folder the "
+        f"batchtasks command line uses, or ${LOCATION_ENV}; now {default_location()})",
     )
     where.add_argument("--in-memory", action="store_true", help="keep data in memory only")
     p.add_argument(
@@ -56,6 +77,16 @@ def build_parser(prog: str = "python -m batchtasks.emulator") -> argparse.Argume
         action=argparse.BooleanOptionalAction,
         default=False,
         help="simulate task execution (default: tasks stay active until terminated)",
+    )
+    p.add_argument(
+        "--execute",
+        action="store_true",
+        help="run task command lines as real local processes, as this user (loopback only)",
+    )
+    pool = ExecuteConfig()
+    p.add_argument("--nodes", type=int, default=pool.nodes, help="--execute: virtual nodes")
+    p.add_argument(
+        "--task-slots-per-node", type=int, default=pool.task_slots_per_node, help="slots per node"
     )
     p.add_argument("--clock-speed", type=float, default=1.0, help="simulated seconds per second")
     p.add_argument("--task-seconds", type=float, default=1.0, help="default simulated task time")
@@ -149,7 +180,7 @@ def emulator_from_args(args: argparse.Namespace, env: Mapping[str, str] | None =
         port=args.port,
         account=args.account,
         key=args.key or env.get(ENV_KEY) or DEV_KEY,
-        location=None if args.in_memory else (args.location or DEFAULT_LOCATION),
+        location=None if args.in_memory else (args.location or default_location()),
         in_memory=args.in_memory,
         faults=faults,
         run_tasks=args.run_tasks,
@@ -158,6 +189,9 @@ def emulator_from_args(args: argparse.Namespace, env: Mapping[str, str] | None =
         accept_bearer=accept_bearer is not None,
         bearer_token=accept_bearer or None,
         check_clock_skew=not args.no_clock_skew_check,
+        execute=args.execute,
+        nodes=args.nodes,
+        task_slots_per_node=args.task_slots_per_node,
         allowed_hosts=args.allowed_host,
         connection_limits=ConnectionLimits(
             idle_timeout=args.idle_timeout,
@@ -183,8 +217,10 @@ async def serve(emulator: Emulator, ready_message: bool = True) -> None:
                 flush=True,
             )
         if ready_message:
+            where = "in memory" if emulator.location is None else emulator.location.parent
             print(
-                f"batchtasks emulator listening on {emulator.url} (account {emulator.account})",
+                f"batchtasks emulator listening on {emulator.url} (account {emulator.account}, "
+                f"data {where})",
                 flush=True,
             )
         await stop.wait()
@@ -200,17 +236,27 @@ def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
     Returns:
         Process exit code (0 on a clean stop, 2 on bad arguments, 1 on start failure).
     """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["reset"]:
+        from .reset_cli import main as reset_main
+
+        return reset_main(argv[1:], prog=f"{prog or PROG} reset")
     parser = build_parser(prog) if prog else build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, or a usage error argparse has already printed
+        return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 2
     try:
         emulator = emulator_from_args(args)
     except ValueError as exc:
-        parser.error(str(exc))
+        parser.print_usage(sys.stderr)
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return 2
     try:
         asyncio.run(serve(emulator))
     except KeyboardInterrupt:
         return 0
-    except OSError as exc:
+    except (OSError, OverflowError, ValueError) as exc:
         print(f"batchtasks emulator: cannot start: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -15,13 +15,9 @@ DEV_KEY: Final = (
     "vQ8lG5NEfsVvxCIT5tkez1NtYManOYIam2/m3QXsXQdaeuffJB85t9qjJzTXtmWeHs8jAyL6JFtfPxbzETdmog=="
 )
 
-#: The api-version the emulator implements (and the official azure-batch 14.2.0 SDK sends).
+#: The api-version of the emulator's own documents (OpenAPI, a nextLink without one): the one
+#: azure-batch 14.2.0 and the batchtasks client send. Every version served is in `versions.py`.
 API_VERSION: Final = "2024-02-01.19.0"
-#: Versions accepted besides API_VERSION: the neighbours whose Task wire format is identical for the
-#: operations emulated here.
-ACCEPTED_API_VERSIONS: Final = frozenset(
-    {"2023-05-01.17.0", "2023-11-01.18.0", API_VERSION, "2024-07-01.20.0"}
-)
 
 #: Bytes; a request body must be strictly below this (service limit, configurable per emulator).
 DEFAULT_BODY_LIMIT: Final = 1_048_576
@@ -42,4 +38,3 @@ JSON_CONTENT_TYPE: Final = "application/json;odata=minimalmetadata"
 
 #: SQLite file name inside the ``--location`` directory (fixed: the user names only the directory).
 DB_FILENAME: Final = "batchtasks-emulator.sqlite3"
-DEFAULT_LOCATION: Final = ".batchtasks-emulator"

@@ -77,6 +77,15 @@ ERRORS: dict[str, ErrorSpec] = {
     "ResourceNotFound": ErrorSpec(404, "The specified resource does not exist."),
     "JobNotFound": ErrorSpec(404, "The specified job does not exist."),
     "TaskNotFound": ErrorSpec(404, "The specified task does not exist."),
+    # Task files ("Batch Status and Error Codes" table of the REST reference).
+    "FileNotFound": ErrorSpec(404, "The specified file does not exist."),
+    "OperationInvalidForCurrentState": ErrorSpec(
+        409, "The specified operation is not valid for the current state of the resource."
+    ),
+    "TaskFilesUnavailable": ErrorSpec(409, "The files of the specified task are unavailable."),
+    "InvalidRange": ErrorSpec(
+        416, "The range specified is invalid for the current size of the resource."
+    ),
     "UnsupportedHttpVerb": ErrorSpec(405, "The resource doesn't support the specified HTTP verb."),
     "JobExists": ErrorSpec(409, "The specified job already exists."),
     "JobBeingDeleted": ErrorSpec(

@@ -15,6 +15,10 @@ from datetime import datetime, timedelta, timezone
 _ISO_RE = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,7}))?)?(Z|[+-]\d{2}:\d{2})?$"
 )
+#: .NET TimeSpan.MaxValue in seconds: the service reads durations into TimeSpans.
+TIMESPAN_MAX_SECONDS = 922_337_203_685.4775807
+#: DateTimeOffset allows offsets of at most 14 hours.
+_MAX_OFFSET_MINUTES = 14 * 60
 _DURATION_RE = re.compile(r"^P(?:(\d+)D)?(?:T(?=\d)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$")
 
 
@@ -54,8 +58,11 @@ def parse_iso(text: str) -> datetime | None:
         return None
     if zone and zone != "Z":
         sign = 1 if zone[0] == "+" else -1
+        hours, minutes = int(zone[1:3]), int(zone[4:6])
+        if minutes > 59 or hours * 60 + minutes > _MAX_OFFSET_MINUTES:
+            return None  # e.g. +99:99: no such offset (DateTimeOffset allows -14:00..+14:00)
         try:
-            value -= sign * timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
+            value -= sign * timedelta(hours=hours, minutes=minutes)
         except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 is before datetime.min
             return None
     return value
@@ -80,21 +87,22 @@ def parse_rfc1123(text: str) -> datetime | None:
 
 
 def parse_duration(text: str) -> float | None:
-    """Parse an ISO 8601 duration of days/hours/minutes/seconds into seconds; None if invalid."""
+    """Parse an ISO 8601 duration of days/hours/minutes/seconds into seconds; None if invalid.
+
+    A duration beyond .NET ``TimeSpan.MaxValue`` (``P10675199DT2H48M5.4775807S``) is invalid: the
+    service cannot hold it.
+    """
+    if len(text) > 64:  # TimeSpan.MaxValue needs 26 characters; no need to read 400 digits
+        return None
     m = _DURATION_RE.match(text)
     if m is None or text == "P":
         return None
     days, hours, minutes, seconds = m.groups()
-    try:
-        return (
-            int(days or 0) * 86400
-            + int(hours or 0) * 3600
-            + int(minutes or 0) * 60
-            + float(seconds or 0)
-        )
-    except (ValueError, OverflowError):
-        # More digits than int() accepts, or too large for a float: not a valid duration.
-        return None
+    total = (int(days or 0) * 86400 + int(hours or 0) * 3600 + int(minutes or 0) * 60) + float(
+        seconds or 0
+    )
+    # The float rounding of MaxValue itself must still pass.
+    return total if total <= TIMESPAN_MAX_SECONDS + 1e-3 else None
 
 
 def seconds_to_duration(seconds: float) -> str:

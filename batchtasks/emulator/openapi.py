@@ -8,14 +8,17 @@ from __future__ import annotations
 from typing import Any
 
 from .constants import API_VERSION
+from .versions import SUPPORTED
 
 _JOB = {"name": "jobId", "in": "path", "required": True, "schema": {"type": "string"}}
 _TASK = {"name": "taskId", "in": "path", "required": True, "schema": {"type": "string"}}
+_FILE = {"name": "filePath", "in": "path", "required": True, "schema": {"type": "string"}}
+_RECURSIVE = {"name": "recursive", "in": "query", "schema": {"type": "boolean"}}
 _API = {
     "name": "api-version",
     "in": "query",
     "required": True,
-    "schema": {"type": "string", "default": API_VERSION},
+    "schema": {"type": "string", "enum": list(SUPPORTED), "default": API_VERSION},
 }
 _TIMEOUT = {"name": "timeout", "in": "query", "schema": {"type": "integer"}}
 _LIST = [
@@ -66,8 +69,11 @@ def openapi_document(server: str) -> dict[str, Any]:
             },
             "/jobs/{jobId}": {
                 "get": _op("Job_Get", "200", [_JOB, *_LIST[1:3]]),
+                "put": _op("Job_Update", "200", [_JOB], body=True),
+                "patch": _op("Job_Patch", "200", [_JOB], body=True),
                 "delete": _op("Job_Delete", "202", [_JOB]),
             },
+            "/jobs/{jobId}/taskcounts": {"get": _op("Job_GetTaskCounts", "200", [_JOB])},
             "/jobs/{jobId}/tasks": {
                 "post": _op("Task_Add", "201", [_JOB], body=True),
                 "get": _op("Task_List", "200", [_JOB, *_LIST]),
@@ -88,6 +94,16 @@ def openapi_document(server: str) -> dict[str, Any]:
             },
             "/jobs/{jobId}/tasks/{taskId}/reactivate": {
                 "post": _op("Task_Reactivate", "204", [_JOB, _TASK]),
+            },
+            "/jobs/{jobId}/tasks/{taskId}/files": {
+                "get": _op(
+                    "File_ListFromTask", "200", [_JOB, _TASK, _RECURSIVE, _LIST[0], _LIST[3]]
+                ),
+            },
+            "/jobs/{jobId}/tasks/{taskId}/files/{filePath}": {
+                "get": _op("File_GetFromTask", "200", [_JOB, _TASK, _FILE]),
+                "head": _op("File_GetPropertiesFromTask", "200", [_JOB, _TASK, _FILE]),
+                "delete": _op("File_DeleteFromTask", "200", [_JOB, _TASK, _FILE, _RECURSIVE]),
             },
         },
     }

@@ -19,7 +19,7 @@ from urllib.parse import quote
 from aiohttp import web
 
 from .constants import API_VERSION, JSON_CONTENT_TYPE, MAX_RESULTS_DEFAULT
-from .context import CLOSE_CONNECTION, CONTEXT, Context
+from .context import CLOSE_CONNECTION, CONTEXT, REQUEST_ID, Context
 from .errors import ApiError
 from .filters import FieldMap, FilterError, compile_filter
 from .formats import parse_iso, parse_rfc1123, rfc1123
@@ -34,9 +34,26 @@ def ctx(request: web.Request) -> Context:
     return request.app[CONTEXT]
 
 
+def api_version(request: web.Request) -> str:
+    """The request's api-version (the middleware has checked that it is one served)."""
+    return request.query["api-version"]
+
+
 def base_url(request: web.Request) -> str:
     """``scheme://host[:port]`` as the client addressed us (nextLink/url must be reachable)."""
     return f"{request.scheme}://{request.host}"
+
+
+def stamp_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """Add the headers every answer carries: request-id, DataServiceVersion, Server, and the
+    caller's client-request-id when it asked for it back (before a streamed body starts)."""
+    response.headers["request-id"] = request[REQUEST_ID]
+    response.headers["DataServiceVersion"] = "3.0"
+    response.headers["Server"] = "batchtasks-emulator"
+    if request.headers.get("return-client-request-id", "").lower() == "true":
+        client_id = request.headers.get("client-request-id")
+        if client_id:
+            response.headers["client-request-id"] = client_id
 
 
 def json_response(
@@ -171,7 +188,7 @@ def next_link(request: web.Request, cursor: str, limit: int) -> str:
         ("api-version", request.query.get("api-version", API_VERSION)),
         ("maxresults", str(limit)),
     ]
-    for name in ("$filter", "$select", "$expand", "timeout"):
+    for name in ("$filter", "$select", "$expand", "recursive", "timeout"):
         if name in request.query:
             params.append((name, request.query[name]))
     params.append(("$skiptoken", encode_token(cursor)))

@@ -165,7 +165,7 @@ def render_job(
     return select_keys(out, select)
 
 
-def job_stats(job: dict[str, Any], counts: dict[str, int], now: datetime) -> dict[str, Any]:
+def job_stats(job: dict[str, Any], counts: dict[str, Any], now: datetime) -> dict[str, Any]:
     """A `JobStatistics` object: task counts are real, resource usage is simulated as zero."""
     created = parse_iso(job["creationTime"]) or now
     return {

@@ -1,4 +1,4 @@
-"""Route handlers of the Batch Task and Job operations (fact sheet §2).
+"""Route handlers of the Batch Task operations (fact sheet §2); jobs are `job_routes.py`.
 
 Each handler: parse query/headers/body → validate → one store call → shape the response. Errors
 are raised as `ApiError` and rendered by the middleware in `app.py`. Must not verify auth or
@@ -8,7 +8,6 @@ inject faults (the middleware does), and must not build SQL.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -16,11 +15,12 @@ from aiohttp import web
 
 from . import lifecycle
 from .constants import MAX_TASKS_PER_REQUEST
-from .context import REQUEST_ID, Context
+from .context import REQUEST_ID
 from .errors import ApiError
-from .filters import JOB_FIELDS, TASK_FIELDS
+from .filters import TASK_FIELDS
 from .formats import iso7
 from .protocol import (
+    api_version,
     base_url,
     check_timeout,
     condition_checker,
@@ -37,115 +37,23 @@ from .protocol import (
     resource_headers,
 )
 from .render import (
-    JOB_PROPERTIES,
     SUBTASK_PROPERTIES,
     TASK_PROPERTIES,
-    job_stats,
     job_url,
-    render_job,
     render_task,
     select_keys,
     subtasks_of,
     task_url,
 )
 from .store import check_job_active
-from .validation import new_job
 from .validation import task_update as validate_task_update
+from .versions import prune, undefined_top_level
 
 routes = web.RouteTableDef()
 
 
-@routes.post("/jobs")
-async def job_add(request: web.Request) -> web.Response:
-    """Job add → 201."""
-    check_timeout(request)
-    c = ctx(request)
-    job = await c.store.add_job(new_job(await read_json(request)), c.clock.now())
-    url = job_url(base_url(request), job["id"])
-    headers = resource_headers(job, url)
-    headers["Location"] = url
-    return empty_response(201, headers)
-
-
-@routes.get("/jobs")
-async def job_list(request: web.Request) -> web.Response:
-    """Job list → 200 (paged)."""
-    check_timeout(request)
-    where, params = parse_filter(request, JOB_FIELDS)
-    select = parse_select(request, JOB_PROPERTIES)
-    limit = parse_maxresults(request)
-    after = decode_token(request)
-    jobs, cursor = await ctx(request).store.list_jobs(where, params, after, limit)
-    base = base_url(request)
-    body: dict[str, Any] = {
-        "odata.metadata": f"{base}/$metadata#jobs",
-        "value": [render_job(j, base, select) for j in jobs],
-    }
-    if cursor is not None:
-        body["odata.nextLink"] = next_link(request, cursor, limit)
-    return json_response(body)
-
-
-@routes.get("/jobs/{job_id}")
-async def job_get(request: web.Request) -> web.Response:
-    """Job get → 200."""
-    check_timeout(request)
-    select = parse_select(request, JOB_PROPERTIES)
-    stats = parse_expand(request)
-    check = condition_checker(request, read=True)
-    c = ctx(request)
-    job = await c.store.get_job(request.match_info["job_id"])
-    check(job)
-    base = base_url(request)
-    rendered = render_job(job, base)
-    if stats:
-        counts = await c.store.job_task_counts(job["id"])
-        rendered["stats"] = job_stats(rendered, counts, c.clock.now())
-    body = {
-        "odata.metadata": f"{base}/$metadata#jobs/@Element",
-        **select_keys(rendered, select),
-    }
-    return json_response(body, headers=resource_headers(job, job_url(base, job["id"])))
-
-
-@routes.delete("/jobs/{job_id}")
-async def job_delete(request: web.Request) -> web.Response:
-    """Job delete → 202; the job is ``deleting`` and disappears with its tasks shortly after."""
-    check_timeout(request)
-    c = ctx(request)
-    check = condition_checker(request, read=False)
-    now = c.clock.now()
-
-    def mark(job: dict[str, Any]) -> dict[str, Any]:
-        check(job)
-        if job["state"] == "deleting":
-            raise ApiError("JobBeingDeleted")
-        lifecycle.transition(job, "deleting", iso7(now))
-        job["eTag"] = c.store.next_etag(now)
-        job["lastModified"] = iso7(now)
-        return job
-
-    job = await c.store.modify_job(request.match_info["job_id"], mark)
-    assert job is not None
-    schedule_purge(c, job["id"])
-    return empty_response(202)
-
-
-def schedule_purge(c: Context, job_id: str) -> None:
-    """Remove a deleting job and its tasks after the configured delay (in the background)."""
-
-    async def purge() -> None:
-        if c.job_delete_delay > 0:
-            await asyncio.sleep(c.job_delete_delay)
-        with contextlib.suppress(ApiError):  # already gone (e.g. reset)
-            await c.store.modify_job(job_id, lambda _job: None)
-
-    task = asyncio.create_task(purge())
-    c.background.add(task)
-    task.add_done_callback(c.background.discard)
-
-
-# -- tasks -----------------------------------------------------------------------------------
+def _select(request: web.Request, version: str) -> frozenset[str] | None:
+    return parse_select(request, TASK_PROPERTIES - undefined_top_level("task", version))
 
 
 def _error_json(exc: ApiError, request_id: str, stamp: str) -> dict[str, Any]:
@@ -167,7 +75,9 @@ async def task_add(request: web.Request) -> web.Response:
     check_timeout(request)
     c = ctx(request)
     raw = await read_json(request)
-    results = await c.store.add_tasks(request.match_info["job_id"], [raw], c.clock.now(), [False])
+    results = await c.store.add_tasks(
+        request.match_info["job_id"], [raw], c.clock.now(), [False], api_version(request)
+    )
     _, _status, detail = results[0]
     if isinstance(detail, ApiError):
         raise detail
@@ -205,7 +115,7 @@ async def task_add_collection(request: web.Request) -> web.Response:
     job_id = request.match_info["job_id"]
     server_errors = c.faults.task_server_errors(len(items))
     now = c.clock.now()
-    results = await c.store.add_tasks(job_id, items, now, server_errors)
+    results = await c.store.add_tasks(job_id, items, now, server_errors, api_version(request))
     base = base_url(request)
     request_id = request[REQUEST_ID]
     stamp = iso7(now)
@@ -235,8 +145,9 @@ async def task_list(request: web.Request) -> web.Response:
     """Task list → 200 (paged, $filter/$select/$expand)."""
     check_timeout(request)
     c = ctx(request)
+    version = api_version(request)
     where, params = parse_filter(request, TASK_FIELDS)
-    select = parse_select(request, TASK_PROPERTIES)
+    select = _select(request, version)
     stats = parse_expand(request)
     limit = parse_maxresults(request)
     after = decode_token(request)
@@ -246,7 +157,9 @@ async def task_list(request: web.Request) -> web.Response:
     now = c.clock.now()
     body: dict[str, Any] = {
         "odata.metadata": f"{base}/$metadata#tasks",
-        "value": [render_task(t, base, job_id, select, stats, now) for t in tasks],
+        "value": [
+            render_task(prune("task", t, version), base, job_id, select, stats, now) for t in tasks
+        ],
     }
     if cursor is not None:
         body["odata.nextLink"] = next_link(request, cursor, limit)
@@ -258,13 +171,16 @@ async def task_get(request: web.Request) -> web.Response:
     """Task get → 200."""
     check_timeout(request)
     c = ctx(request)
-    select = parse_select(request, TASK_PROPERTIES)
+    version = api_version(request)
+    select = _select(request, version)
     stats = parse_expand(request)
     check = condition_checker(request, read=True)
     job, task = await c.store.get_task(request.match_info["job_id"], request.match_info["task_id"])
     check(task)
     base = base_url(request)
-    rendered = render_task(task, base, job["id"], select, stats, c.clock.now())
+    rendered = render_task(
+        prune("task", task, version), base, job["id"], select, stats, c.clock.now()
+    )
     body = {"odata.metadata": f"{base}/$metadata#tasks/@Element", **rendered}
     return json_response(
         body, headers=resource_headers(task, task_url(base, job["id"], task["id"]))
@@ -313,9 +229,18 @@ async def task_update(request: web.Request) -> web.Response:
 
 @routes.delete("/jobs/{job_id}/tasks/{task_id}")
 async def task_delete(request: web.Request) -> web.Response:
-    """Task delete → 200."""
+    """Task delete → 200; the task's files go with it (whatever its retention time)."""
     check_timeout(request)
-    await _modify(request, lambda job, task, stamp: None)
+    deleted: list[tuple[str, str, str]] = []
+
+    def change(job: dict[str, Any], task: dict[str, Any], stamp: str) -> None:
+        node_id = (task.get("nodeInfo") or {}).get("nodeId")
+        if node_id:
+            deleted.append((node_id, job["id"], task["id"]))
+
+    await _modify(request, change)
+    for node_id, job_id, task_id in deleted:
+        await asyncio.to_thread(ctx(request).nodes.remove_task, node_id, job_id, task_id)
     return empty_response(200)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import shutil
 import tempfile
 from collections.abc import Iterable
@@ -22,13 +23,20 @@ from aiohttp import web
 from .app import build_app, connection_guard, stats_of
 from .auth import AuthConfig
 from .connections import ConnectionGuard, ConnectionLimits, listen_backlog
-from .constants import DEFAULT_LOCATION, DEV_ACCOUNT, DEV_KEY
+from .constants import DEV_ACCOUNT, DEV_KEY
 from .context import Context
+from .datadir import NODES_DIRNAME, default_location
+from .db import resolve_location
+from .execute import ExecuteConfig, ProcessRunner
 from .faults import FaultConfig, FaultInjector
 from .guard import HostPolicy
-from .lifecycle import Lifecycle, LifecycleConfig, SimClock
+from .lifecycle import Lifecycle, LifecycleConfig, Runner, SimClock, SimulatedRunner
 from .nodefs import NodeFiles
-from .store import Store, resolve_location
+from .store import Store
+
+_MAX_PORT = 65535
+_POOL = ExecuteConfig()
+_LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 
 
 class Emulator:
@@ -39,8 +47,9 @@ class Emulator:
         port: TCP port; 0 picks a free one (see `url` after start).
         account: account name clients must sign for.
         key: base64 account key (never shown in repr).
-        location: directory for the SQLite file (created; default ``./.batchtasks-emulator``
-            unless `in_memory`).
+        location: directory for the SQLite file (created; default: the per-user data folder of
+            `batchtasks.emulator.datadir.default_location`, shared with the ``batchtasks``
+            command line, unless `in_memory`).
         in_memory: keep everything in memory instead of a file (the pytest fixture does).
         faults: initial fault configuration (all off by default).
         run_tasks: simulate task execution (off: tasks stay ``active`` until terminated).
@@ -50,6 +59,12 @@ class Emulator:
         bearer_token: the one accepted bearer token (None: any non-empty token).
         check_clock_skew: reject requests dated more than 15 minutes off.
         job_delete_delay: real seconds a deleted job stays in ``deleting``.
+        execute: run each task's command line as a real local process (opt-in; the processes
+            run as this user). Needs a loopback `host` and a real-time clock.
+        nodes: virtual nodes of the executing pool.
+        task_slots_per_node: task slots of each virtual node.
+        kill_grace: seconds between SIGTERM and SIGKILL when a process is stopped.
+        file_size_limit: largest file a task's process may write (stdout.txt included), bytes.
         allowed_hosts: ``Host`` names answered besides loopback ones and `host` (``"*"``: any);
             see `batchtasks.emulator.guard`.
         connection_limits: idle/head timeouts and the connection cap (`ConnectionLimits`).
@@ -72,11 +87,32 @@ class Emulator:
         bearer_token: str | None = None,
         check_clock_skew: bool = True,
         job_delete_delay: float = 0.0,
+        execute: bool = False,
+        nodes: int = _POOL.nodes,
+        task_slots_per_node: int = _POOL.task_slots_per_node,
+        kill_grace: float = _POOL.kill_grace,
+        file_size_limit: int = _POOL.file_size_limit,
         allowed_hosts: Iterable[str] = (),
         connection_limits: ConnectionLimits | None = None,
     ) -> None:
         if in_memory and location is not None:
             raise ValueError("choose either location or in_memory, not both")
+        if not 0 <= port <= _MAX_PORT:
+            raise ValueError(f"port must be 0 (any free port) to {_MAX_PORT}, got {port}")
+        self._execute: ExecuteConfig | None = None
+        if execute:
+            if host not in _LOOPBACK:
+                raise ValueError(
+                    "execute runs the command lines sent to the API: it needs a loopback bind "
+                    "(127.0.0.1, ::1 or localhost)"
+                )
+            if os.name != "posix":
+                raise ValueError("execute needs a POSIX system (process groups, ulimit)")
+            if clock_speed != 1.0:
+                raise ValueError("execute runs tasks in real time: the clock speed must be 1")
+            self._execute = ExecuteConfig(nodes, task_slots_per_node, kill_grace, file_size_limit)
+            ProcessRunner(self._execute, NodeFiles(Path()), account)  # validates the pool now
+            run_tasks = True
         self.host = host
         self.port = port
         self._auth = AuthConfig(
@@ -87,7 +123,7 @@ class Emulator:
             check_skew=check_clock_skew,
         )
         self._db_path: Path | None = (
-            None if in_memory else resolve_location(location or DEFAULT_LOCATION)
+            None if in_memory else resolve_location(location or default_location())
         )
         self._injector = FaultInjector(faults or FaultConfig())
         self._lifecycle_config = LifecycleConfig(run_tasks=run_tasks, task_seconds=task_seconds)
@@ -127,6 +163,11 @@ class Emulator:
     def location(self) -> Path | None:
         """The SQLite file, or None in memory."""
         return self._db_path
+
+    @property
+    def nodes(self) -> NodeFiles:
+        """The virtual nodes' task directories (e.g. to place a file a test then downloads)."""
+        return self._require_context().nodes
 
     @property
     def faults(self) -> FaultConfig:
@@ -182,14 +223,20 @@ class Emulator:
             raise RuntimeError("the emulator is already running")
         store = Store(self._db_path)
         await store.open()
-        lifecycle = Lifecycle(store, self._clock, self._lifecycle_config, "")
+        nodes = NodeFiles(self._nodes_root())
+        tasks_run_by: Runner = (
+            SimulatedRunner(self._lifecycle_config, nodes)
+            if self._execute is None
+            else ProcessRunner(self._execute, nodes, self.account)
+        )
+        lifecycle = Lifecycle(store, self._clock, self._lifecycle_config, "", tasks_run_by)
         context = Context(
             auth=self._auth,
             store=store,
             faults=self._injector,
             clock=self._clock,
             lifecycle=lifecycle,
-            nodes=NodeFiles(self._nodes_root()),
+            nodes=nodes,
             job_delete_delay=self._job_delete_delay,
         )
         limit = max(self._injector.config.body_limit, 64 * 1024 * 1024)
@@ -228,7 +275,7 @@ class Emulator:
         # Task files live beside the database; an in-memory emulator keeps them in a temporary
         # directory that lives as long as this object runs (removed at stop).
         if self._db_path is not None:
-            return self._db_path.parent / "nodes"
+            return self._db_path.parent / NODES_DIRNAME
         if self._temp_nodes is None:
             self._temp_nodes = Path(tempfile.mkdtemp(prefix="batchtasks-emulator-nodes-"))
         return self._temp_nodes
@@ -240,6 +287,7 @@ class Emulator:
         for job in jobs:
             with contextlib.suppress(Exception):
                 await context.store.modify_job(job["id"], lambda _job: None)
+                await asyncio.to_thread(context.nodes.remove_job, job["id"])
 
     async def stop(self) -> None:
         """Stop serving and close the store (idempotent)."""

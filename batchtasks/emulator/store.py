@@ -1,9 +1,9 @@
-"""SQLite persistence of jobs and tasks, behind one dedicated thread.
+"""Jobs and tasks as stored in SQLite: each resource is its JSON text plus the indexed columns
+that filters and paging need.
 
-Every statement runs on a single worker thread that owns the connection, so the event loop never
-blocks on SQLite and all writes are serialised (no lost or duplicated task even under concurrent
-add_collection requests; the unique index on ``(job_lower, id_lower)`` backs that up). A resource
-is stored as its JSON text plus the indexed columns that filters and paging need.
+Statements run on the database's own threads (`db.py`), so all writes are serialised: no lost or
+duplicated task even under concurrent add_collection requests (the unique index on
+``(job_lower, id_lower)`` backs that up).
 
 Must not know about HTTP, auth or faults; must never build SQL from request text (filters arrive
 already compiled to a fixed-text expression with parameters).
@@ -11,52 +11,16 @@ already compiled to a fixed-text expression with parameters).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sqlite3
-import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-from .constants import DB_FILENAME
+from .db import Database
 from .errors import ApiError
 from .formats import iso7
-from .validation import new_task
-
-T = TypeVar("T")
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS jobs(
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    id_lower TEXT NOT NULL UNIQUE,
-    state TEXT NOT NULL,
-    creation_time TEXT NOT NULL,
-    last_modified TEXT NOT NULL,
-    body TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS tasks(
-    seq INTEGER PRIMARY KEY,
-    job_lower TEXT NOT NULL,
-    id_lower TEXT NOT NULL,
-    state TEXT NOT NULL,
-    creation_time TEXT NOT NULL,
-    state_transition_time TEXT NOT NULL,
-    last_modified TEXT NOT NULL,
-    start_time TEXT,
-    end_time TEXT,
-    exit_code INTEGER,
-    body TEXT NOT NULL
-);
-CREATE UNIQUE INDEX IF NOT EXISTS ux_tasks_job_id ON tasks(job_lower, id_lower);
-"""
-
-#: Created only when the lifecycle runs, so pure ingest pays for one index only.
-LIVE_INDEX = (
-    "CREATE INDEX IF NOT EXISTS ix_tasks_live ON tasks(state, seq) WHERE state != 'completed'"
-)
+from .intake import AddResult, check_job_accepts_tasks, prepare_tasks
 
 _INSERT_TASK = (
     "INSERT INTO tasks(job_lower, id_lower, state, creation_time, state_transition_time, "
@@ -72,33 +36,12 @@ def _insert_many_sql(n: int) -> str:
     return f"{head} VALUES {values} ON CONFLICT DO NOTHING RETURNING id_lower"
 
 
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
 _UPDATE_TASK = (
     "UPDATE tasks SET state=?, state_transition_time=?, last_modified=?, start_time=?, "
     "end_time=?, exit_code=?, body=? WHERE seq=?"
 )
-
-_TICKS_AT_EPOCH = 621_355_968_000_000_000  # .NET ticks at 1970-01-01, so ETags look real
-
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-
-
-def resolve_location(location: str | Path) -> Path:
-    """Resolve the persistence directory the user named, create it, return the DB file path.
-
-    The database always has the fixed name `DB_FILENAME` inside that directory; nothing of the
-    request or the user's input is ever joined below it.
-
-    Raises:
-        ValueError: the location exists and is not a directory, or the DB file is a symlink.
-    """
-    directory = Path(location).expanduser().resolve()
-    if directory.exists() and not directory.is_dir():
-        raise ValueError("the emulator location exists and is not a directory")
-    directory.mkdir(parents=True, exist_ok=True)
-    db = directory / DB_FILENAME
-    if db.is_symlink():
-        raise ValueError("the emulator database must not be a symbolic link")
-    return db
 
 
 class TaskRow:
@@ -124,104 +67,8 @@ def task_columns(task: dict[str, Any]) -> tuple[Any, ...]:
     )
 
 
-class Store:
-    """Jobs and tasks in SQLite; every public method is a coroutine run on the DB thread.
-
-    Args:
-        path: the SQLite file, or None for an in-memory database.
-    """
-
-    def __init__(self, path: Path | None) -> None:
-        self.path = path
-        self._executor: ThreadPoolExecutor | None = None
-        self._reader: ThreadPoolExecutor | None = None
-        self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
-        self._last_ticks = 0
-
-    # -- plumbing ---------------------------------------------------------------------------
-
-    async def open(self) -> None:
-        """Start the DB thread, open the database and create the schema."""
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="batchtasks-db")
-        await self._run(self._open)
-        if self.path is not None:
-            # WAL lets a second connection read while the writer commits: reads (get/list) do
-            # not queue behind add_collection batches. In memory there is one connection only.
-            self._reader = ThreadPoolExecutor(
-                max_workers=1, thread_name_prefix="batchtasks-db-read"
-            )
-            await self._read(self._open_reader)
-        else:
-            self._reader = self._executor
-
-    def _connect(self) -> sqlite3.Connection:
-        target = ":memory:" if self.path is None else str(self.path)
-        conn = sqlite3.connect(target, isolation_level=None)
-        if self.path is not None:
-            conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA temp_store=MEMORY")
-        conn.execute("PRAGMA cache_size=-65536")
-        self._local.conn = conn
-        with self._lock:
-            self._connections.append(conn)
-        return conn
-
-    def _open(self) -> None:
-        self._connect().executescript(_SCHEMA)
-
-    def _open_reader(self) -> None:
-        self._connect().execute("PRAGMA query_only=ON")
-
-    async def close(self) -> None:
-        """Close the database and stop the DB thread (idempotent)."""
-        if self._executor is None:
-            return
-        if self._reader is not None and self._reader is not self._executor:
-            await self._read(self._close)
-            self._reader.shutdown(wait=True)
-        self._reader = None
-        await self._run(self._close)
-        self._executor.shutdown(wait=True)
-        self._executor = None
-
-    def _close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
-
-    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
-        if self._executor is None:
-            raise RuntimeError("store is not open")
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, fn, *args)
-
-    async def _read(self, fn: Callable[..., T], *args: Any) -> T:
-        if self._reader is None:
-            raise RuntimeError("store is not open")
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._reader, fn, *args)
-
-    async def call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run `fn(connection)` on the DB thread (used by the lifecycle)."""
-        return await self._run(lambda: fn(self.conn))
-
-    @property
-    def conn(self) -> sqlite3.Connection:
-        """The calling DB thread's own connection (writer or reader)."""
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            raise RuntimeError("store is not open")
-        return conn
-
-    def next_etag(self, now: datetime) -> str:
-        """A new ETag, strictly increasing, shaped like the service's (``0x8DC...``)."""
-        ticks = int(now.timestamp() * 10_000_000) + _TICKS_AT_EPOCH
-        self._last_ticks = max(self._last_ticks + 1, ticks)
-        return f"0x{self._last_ticks:X}"
+class Store(Database):
+    """Jobs and tasks in SQLite; every public method is a coroutine run on the DB thread."""
 
     # -- admin ------------------------------------------------------------------------------
 
@@ -297,21 +144,39 @@ class Store:
         """
         return await self._read(self._require_job, job_id)
 
-    async def job_task_counts(self, job_id: str) -> dict[str, int]:
-        """Succeeded/failed task counts and total retries of a job (for JobStatistics)."""
+    async def job_task_counts(self, job_id: str) -> dict[str, Any]:
+        """A job's tasks counted by state and result, with total retries and slot counts.
 
-        def work() -> dict[str, int]:
-            row = self.conn.execute(
-                "SELECT "
-                "COALESCE(SUM(state='completed' AND json_extract(body,'$.executionInfo.result')"
-                "='success'), 0), "
-                "COALESCE(SUM(state='completed' AND json_extract(body,'$.executionInfo.result')"
-                "='failure'), 0), "
+        Keys: ``active``, ``running`` (``preparing`` counts as running, like the service),
+        ``completed``, ``succeeded``, ``failed``, ``retries``, and ``slots`` (the same five
+        counts weighted by each task's ``requiredSlots``, default 1).
+
+        Raises:
+            ApiError: JobNotFound.
+        """
+
+        def work() -> dict[str, Any]:
+            job = self._require_job(job_id)
+            rows = self.conn.execute(
+                "SELECT state, json_extract(body,'$.executionInfo.result'), COUNT(*), "
+                "COALESCE(SUM(COALESCE(json_extract(body,'$.requiredSlots'), 1)), 0), "
                 "COALESCE(SUM(json_extract(body,'$.executionInfo.retryCount')), 0) "
-                "FROM tasks WHERE job_lower=?",
-                (job_id.lower(),),
-            ).fetchone()
-            return {"succeeded": int(row[0]), "failed": int(row[1]), "retries": int(row[2])}
+                "FROM tasks WHERE job_lower=? GROUP BY 1, 2",
+                (job["id"].lower(),),
+            ).fetchall()
+            names = ("active", "running", "completed", "succeeded", "failed")
+            tasks = dict.fromkeys(names, 0)
+            slots = dict.fromkeys(names, 0)
+            retries = 0
+            for state, result, count, slot_count, retry_count in rows:
+                retries += int(retry_count)
+                keys = ["running" if state == "preparing" else state]
+                if state == "completed" and result in ("success", "failure"):
+                    keys.append("succeeded" if result == "success" else "failed")
+                for key in keys:
+                    tasks[key] += int(count)
+                    slots[key] += int(slot_count)
+            return {**tasks, "retries": retries, "slots": slots}
 
         return await self._read(work)
 
@@ -391,7 +256,8 @@ class Store:
         items: Sequence[object],
         now: datetime,
         server_errors: Sequence[bool],
-    ) -> list[tuple[str, str, dict[str, Any] | ApiError | None]]:
+        version: str,
+    ) -> list[AddResult]:
         """Validate and insert tasks in one transaction.
 
         Args:
@@ -399,17 +265,17 @@ class Store:
             items: raw `TaskAddParameter` JSON values.
             now: creation time.
             server_errors: per item, answer ``servererror`` instead of adding (fault injection).
+            version: the request's api-version.
 
         Returns:
             Per item ``(task_id, status, detail)``: status ``success`` with the stored task dict,
             ``clienterror`` with the ApiError, or ``servererror`` with None. Duplicate ids in one
-            request: the first wins, later ones get TaskExists.
+            request: the first wins, later ones (and ids already stored) get TaskExists.
 
         Raises:
             ApiError: JobNotFound, JobBeingDeleted, JobCompleted (nothing is added).
         """
-
-        return await self._run(self._add_sync, job_id, items, now, server_errors)
+        return await self._run(self._add_sync, job_id, items, now, server_errors, version)
 
     def _add_sync(
         self,
@@ -417,72 +283,25 @@ class Store:
         items: Sequence[object],
         now: datetime,
         server_errors: Sequence[bool],
-    ) -> list[tuple[str, str, dict[str, Any] | ApiError | None]]:
+        version: str,
+    ) -> list[AddResult]:
         """`add_tasks` on the DB thread."""
         job = self._require_job(job_id)
-        _check_job_accepts_tasks(job)
-        uses_deps = bool(job.get("usesTaskDependencies"))
-        job_retry = int(job.get("constraints", {}).get("maxTaskRetryCount", 0))
-        exit_actions = job.get("onTaskFailure") == "performexitoptionsjobaction"
+        check_job_accepts_tasks(job)
         job_lower = job["id"].lower()
         stamp = iso7(now)
-        results: list[tuple[str, str, dict[str, Any] | ApiError | None]] = []
-        pending: list[tuple[int, dict[str, Any]]] = []
-        seen: set[str] = set()
-        for index, raw in enumerate(items):
-            raw_id = raw.get("id") if isinstance(raw, dict) else None
-            task_id = raw_id if isinstance(raw_id, str) else ""
-            if server_errors[index]:
-                results.append((task_id, "servererror", None))
-                continue
-            try:
-                task = new_task(
-                    raw,
-                    uses_dependencies=uses_deps,
-                    job_retry=job_retry,
-                    job_uses_exit_actions=exit_actions,
-                )
-            except ApiError as exc:
-                results.append((task_id, "clienterror", exc))
-                continue
-            lowered = task_id.lower()
-            if lowered in seen:
-                results.append((task_id, "clienterror", ApiError("TaskExists")))
-                continue
-            seen.add(lowered)
-            pending.append((len(results), task))
-            results.append((task_id, "success", task))
+        results, pending = prepare_tasks(
+            job, items, stamp, server_errors, version, lambda: self.next_etag(now)
+        )
         if pending:
-            rows: list[tuple[Any, ...]] = []
-            for index, task in pending:
-                # Key order follows the service's CloudTask serialisation.
-                stored = {
-                    "id": task.pop("id"),
-                    **({"displayName": task.pop("displayName")} if "displayName" in task else {}),
-                    "eTag": self.next_etag(now),
-                    "creationTime": stamp,
-                    "lastModified": stamp,
-                    "state": "active",
-                    "stateTransitionTime": stamp,
-                    **task,
-                }
-                results[index] = (stored["id"], "success", stored)
-                rows.append(
-                    (
-                        job_lower,
-                        stored["id"].lower(),
-                        "active",
-                        stamp,
-                        stamp,
-                        stamp,
-                        None,
-                        None,
-                        None,
-                        _dumps(stored),
-                    )
-                )
+            rows = []
+            for index in pending:
+                stored = results[index][2]
+                assert isinstance(stored, dict)
+                row = (stored["id"].lower(), "active", stamp, stamp, stamp, None, None, None)
+                rows.append((job_lower, *row, _dumps(stored)))
             inserted = self._insert_new(rows)
-            for index, _task in pending:
+            for index in pending:
                 task_id = results[index][0]
                 if task_id.lower() not in inserted:
                     results[index] = (task_id, "clienterror", ApiError("TaskExists"))
@@ -602,16 +421,6 @@ class Store:
         self.conn.execute(_UPDATE_TASK, (*task_columns(task), _dumps(task), seq))
 
 
-def _check_job_accepts_tasks(job: dict[str, Any]) -> None:
-    state = job.get("state")
-    if state == "deleting":
-        raise ApiError("JobBeingDeleted")
-    if state == "terminating":
-        raise ApiError("JobBeingTerminated")
-    if state == "completed":
-        raise ApiError("JobCompleted")
-
-
 def check_job_active(job: dict[str, Any]) -> None:
     """Raise the 409 the service gives for task writes in a job that is not active."""
-    _check_job_accepts_tasks(job)
+    check_job_accepts_tasks(job)

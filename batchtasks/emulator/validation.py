@@ -1,30 +1,33 @@
-"""Validation of request bodies and their conversion into stored resources.
+"""Validation of task request bodies and their conversion into stored tasks.
 
-Turns a `TaskAddParameter` / `JobAddParameter` / `TaskUpdateParameter` JSON object into the
-stored `CloudTask` / `CloudJob` dict with the service's defaults filled in (resolved autoUser,
-all three constraints, requiredSlots, executionInfo). Raises `ApiError` for what the service
-rejects. Must not touch the store or HTTP; kept cheap because add_collection runs it per task.
+Turns a `TaskAddParameter` / `TaskUpdateParameter` JSON object into the stored `CloudTask` dict
+with the service's defaults filled in (resolved autoUser, all three constraints, requiredSlots,
+executionInfo), for the request's api-version (`versions.py`). Raises `ApiError` for what the
+service rejects. Job bodies are `job_validation.py`; single values are `values.py`. Must not touch
+the store or HTTP; kept cheap because add_collection runs it per task.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from .constants import (
-    DEFAULT_RETENTION,
-    INFINITE_DURATION,
-    MAX_DEPENDS_ON_IDS_CHARS,
-    MAX_DISPLAY_NAME_LENGTH,
-    MAX_ID_LENGTH,
-)
+from .constants import MAX_DEPENDS_ON_IDS_CHARS, MAX_DISPLAY_NAME_LENGTH
 from .errors import ApiError
-from .formats import parse_duration
+from .values import (
+    INT32_MAX,
+    INT32_MIN,
+    check_id,
+    constraints,
+    int32,
+    integer,
+    invalid,
+    missing,
+    unsupported,
+)
+from .versions import unsupported_property
 
 #: Emulator bound (the service bounds it by the pool's node count).
 MAX_INSTANCES = 10_000
-_INT32_MAX = 2**31 - 1
-_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 TASK_KEYS = frozenset(
     {
@@ -46,27 +49,6 @@ TASK_KEYS = frozenset(
         "authenticationTokenSettings",
     }
 )
-JOB_KEYS = frozenset(
-    {
-        "id",
-        "displayName",
-        "priority",
-        "maxParallelTasks",
-        "allowTaskPreemption",
-        "constraints",
-        "jobManagerTask",
-        "jobPreparationTask",
-        "jobReleaseTask",
-        "commonEnvironmentSettings",
-        "poolInfo",
-        "onAllTasksComplete",
-        "onTaskFailure",
-        "metadata",
-        "usesTaskDependencies",
-        "networkConfiguration",
-    }
-)
-_CONSTRAINT_KEYS = frozenset({"maxWallClockTime", "retentionTime", "maxTaskRetryCount"})
 _LIST_KEYS = (
     "resourceFiles",
     "outputFiles",
@@ -79,80 +61,10 @@ _OBJECT_KEYS = (
     "affinityInfo",
     "authenticationTokenSettings",
 )
-
-
-def invalid(name: str, value: object, reason: str | None = None) -> ApiError:
-    """An InvalidPropertyValue error naming the property (and why)."""
-    values = [("PropertyName", name), ("PropertyValue", _short(value))]
-    if reason:
-        values.append(("Reason", reason))
-    return ApiError("InvalidPropertyValue", values)
-
-
-def missing(name: str) -> ApiError:
-    """A MissingRequiredProperty error naming the property."""
-    return ApiError("MissingRequiredProperty", [("PropertyName", name)])
-
-
-def _short(value: object) -> str:
-    text = value if isinstance(value, str) else repr(value)
-    return text if len(text) <= 128 else text[:125] + "..."
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def check_id(value: object, name: str = "id") -> str:
-    """Validate a task/job id: 1..64 characters of letters, digits, ``-`` and ``_``.
-
-    Raises:
-        ApiError: MissingRequiredProperty or InvalidPropertyValue.
-    """
-    if value is None:
-        raise missing(name)
-    if not isinstance(value, str) or not _ID_RE.match(value):
-        reason = (
-            f"The id exceeds {MAX_ID_LENGTH} characters."
-            if isinstance(value, str) and len(value) > MAX_ID_LENGTH
-            else "The id may contain only letters, digits, hyphens and underscores."
-        )
-        raise invalid(name, value, reason)
-    return value
-
-
-def _duration(obj: dict[str, Any], key: str, prefix: str) -> str | None:
-    value = obj.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str) or parse_duration(value) is None:
-        raise invalid(f"{prefix}.{key}", value, "Not a valid ISO 8601 duration.")
-    return value
-
-
-def constraints(raw: object, *, job_retry: int = 0, prefix: str = "constraints") -> dict[str, Any]:
-    """Resolve task constraints, filling the service defaults for absent keys.
-
-    Raises:
-        ApiError: wrong type or invalid value.
-    """
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, dict):
-        raise invalid(prefix, raw, "Expected an object.")
-    unknown = set(raw) - _CONSTRAINT_KEYS
-    if unknown:
-        raise ApiError("UnsupportedProperty", [("PropertyName", f"{prefix}.{sorted(unknown)[0]}")])
-    retry = raw.get("maxTaskRetryCount", job_retry)
-    if retry is None:
-        retry = job_retry
-    if not _is_int(retry) or retry < -1:
-        raise invalid(f"{prefix}.maxTaskRetryCount", retry, "Must be an integer >= -1.")
-    return {
-        "maxWallClockTime": _duration(raw, "maxWallClockTime", prefix) or INFINITE_DURATION,
-        "retentionTime": _duration(raw, "retentionTime", prefix) or DEFAULT_RETENTION,
-        "maxTaskRetryCount": retry,
-    }
+_EXIT_OPTION_VALUES = {
+    "jobAction": frozenset({"none", "disable", "terminate"}),
+    "dependencyAction": frozenset({"satisfy", "block"}),
+}
 
 
 def _user_identity(raw: object) -> dict[str, Any]:
@@ -243,13 +155,14 @@ def _check_parts(task: dict[str, Any]) -> None:
 def _multi_instance(raw: object, required_slots: int) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise invalid("multiInstanceSettings", raw, "Expected an object.")
-    count = raw.get("numberOfInstances", 1)
-    if count is None:
-        count = 1
-    if not _is_int(count) or not 1 <= count <= MAX_INSTANCES:
-        raise invalid(
-            "multiInstanceSettings.numberOfInstances", count, f"Must be 1..{MAX_INSTANCES}."
-        )
+    count = raw.get("numberOfInstances")
+    count = integer(
+        1 if count is None else count,
+        "multiInstanceSettings.numberOfInstances",
+        1,
+        MAX_INSTANCES,
+        f"Must be 1..{MAX_INSTANCES}.",
+    )
     coordination = raw.get("coordinationCommandLine")
     if coordination is None:
         raise missing("multiInstanceSettings.coordinationCommandLine")
@@ -278,22 +191,24 @@ def _depends_on(raw: object, uses_dependencies: bool) -> dict[str, Any]:
         raise ApiError("TaskDependencyListTooLong")
     if not isinstance(ranges, list):
         raise invalid("dependsOn.taskIdRanges", ranges, "Expected a list.")
+    checked = []
     for item in ranges:
-        if not (
-            isinstance(item, dict)
-            and _is_int(item.get("start"))
-            and _is_int(item.get("end"))
-            and 0 <= item["start"] <= item["end"] <= _INT32_MAX
-        ):
+        start = int32(item.get("start")) if isinstance(item, dict) else None
+        end = int32(item.get("end")) if isinstance(item, dict) else None
+        if start is None or end is None or not 0 <= start <= end:
             # 32-bit like the service's; a larger end also could not be compared in SQLite.
             raise invalid(
                 "dependsOn.taskIdRanges",
                 item,
                 "Each range needs integers 0 <= start <= end < 2^31.",
             )
+        checked.append({**item, "start": start, "end": end})
     if len(ranges) > 64:
         raise ApiError("TaskDependencyRangesTooLong")
-    return dict(raw)
+    out = dict(raw)
+    if ranges:
+        out["taskIdRanges"] = checked
+    return out
 
 
 def new_task(
@@ -302,11 +217,13 @@ def new_task(
     uses_dependencies: bool,
     job_retry: int = 0,
     job_uses_exit_actions: bool = False,
+    version: str,
 ) -> dict[str, Any]:
     """Validate a `TaskAddParameter` and build the stored `CloudTask` (without times/eTag/url).
 
     Args:
         raw: the decoded JSON value.
+        version: the request's api-version (a property it does not define is unsupported).
         uses_dependencies: the job's ``usesTaskDependencies``.
         job_retry: the job's ``constraints.maxTaskRetryCount`` (inherited default).
         job_uses_exit_actions: the job's onTaskFailure is ``performexitoptionsjobaction``.
@@ -322,7 +239,10 @@ def new_task(
         raise ApiError("InvalidRequestBody", [("Reason", "A task must be a JSON object.")])
     unknown = raw.keys() - TASK_KEYS
     if unknown:
-        raise ApiError("UnsupportedProperty", [("PropertyName", sorted(unknown)[0])])
+        raise unsupported(sorted(unknown)[0])
+    not_in_version = unsupported_property("task", raw, version)
+    if not_in_version is not None:
+        raise unsupported(not_in_version)
     task_id = check_id(raw.get("id"))
     command = raw.get("commandLine")
     if command is None:
@@ -349,11 +269,8 @@ def new_task(
                 raise invalid(key, value, "Expected a list.")
             task[key] = value
     _check_parts(task)
-    slots = raw.get("requiredSlots", 1)
-    if slots is None:
-        slots = 1
-    if not _is_int(slots) or slots < 1:
-        raise invalid("requiredSlots", slots, "Must be an integer >= 1.")
+    slots = raw.get("requiredSlots")
+    slots = integer(1 if slots is None else slots, "requiredSlots", 1, reason="Must be >= 1.")
     task["constraints"] = constraints(raw.get("constraints"), job_retry=job_retry)
     task["requiredSlots"] = slots
     task["userIdentity"] = _user_identity(raw.get("userIdentity"))
@@ -362,97 +279,60 @@ def new_task(
         task["multiInstanceSettings"] = _multi_instance(raw["multiInstanceSettings"], slots)
     if raw.get("dependsOn") is not None:
         task["dependsOn"] = _depends_on(raw["dependsOn"], uses_dependencies)
-    if "exitConditions" in task and not job_uses_exit_actions:
-        _check_no_job_action(task["exitConditions"])
+    if "exitConditions" in task:
+        task["exitConditions"] = _exit_conditions(task["exitConditions"], job_uses_exit_actions)
     return task
 
 
-def _check_no_job_action(conditions: dict[str, Any]) -> None:
-    """Reject a jobAction (other than none) unless the job performs exit-option actions."""
-    options: list[Any] = [
-        conditions.get(k) for k in ("preProcessingError", "fileUploadError", "default")
+def _exit_conditions(conditions: dict[str, Any], job_uses_exit_actions: bool) -> dict[str, Any]:
+    """Check exit codes (Int32, ranges ordered) and exit options; numeric strings become ints.
+
+    A jobAction other than none needs the job's onTaskFailure to be performexitoptionsjobaction.
+    """
+    out = dict(conditions)
+    options: list[tuple[str, Any]] = [
+        (f"exitConditions.{k}", conditions.get(k))
+        for k in ("preProcessingError", "fileUploadError", "default")
     ]
-    for key in ("exitCodes", "exitCodeRanges"):
-        items = conditions.get(key) or []
+    fields = {"exitCodes": ("code",), "exitCodeRanges": ("start", "end")}
+    for key, names in fields.items():
+        items = conditions.get(key)
+        if items is None:
+            continue
+        where = f"exitConditions.{key}"
         if not isinstance(items, list):
-            raise invalid(f"exitConditions.{key}", items, "Expected a list.")
-        options.extend(i.get("exitOptions") for i in items if isinstance(i, dict))
-    for option in options:
-        if isinstance(option, dict) and str(option.get("jobAction") or "none").lower() != "none":
+            raise invalid(where, items, "Expected a list.")
+        checked = []
+        for item in items:
+            if not isinstance(item, dict):
+                raise invalid(where, item, "Expected an object.")
+            numbers = {}
+            for name in names:
+                if item.get(name) is None:
+                    raise missing(f"{where}.{name}")
+                numbers[name] = integer(item[name], f"{where}.{name}", INT32_MIN, INT32_MAX)
+            if key == "exitCodeRanges" and numbers["start"] > numbers["end"]:
+                raise invalid(where, item, "start must not be greater than end.")
+            options.append((f"{where}.exitOptions", item.get("exitOptions")))
+            checked.append({**item, **numbers})
+        out[key] = checked
+    for where, option in options:
+        if option is None:
+            continue
+        if not isinstance(option, dict):
+            raise invalid(where, option, "Expected an object.")
+        for name, allowed in _EXIT_OPTION_VALUES.items():
+            value = option.get(name)
+            if value is not None and str(value).lower() not in allowed:
+                raise invalid(f"{where}.{name}", value)
+        action = str(option.get("jobAction") or "none").lower()
+        if action != "none" and not job_uses_exit_actions:
             raise invalid(
                 "exitConditions.jobAction",
                 option["jobAction"],
                 "A jobAction requires the job's onTaskFailure to be performexitoptionsjobaction.",
             )
-
-
-def new_job(raw: object) -> dict[str, Any]:
-    """Validate a `JobAddParameter` and build the stored `CloudJob` (without times/eTag/url).
-
-    Raises:
-        ApiError: for an invalid or incomplete body.
-    """
-    if not isinstance(raw, dict):
-        raise ApiError("InvalidRequestBody", [("Reason", "The body must be a JSON object.")])
-    unknown = raw.keys() - JOB_KEYS
-    if unknown:
-        raise ApiError("UnsupportedProperty", [("PropertyName", sorted(unknown)[0])])
-    job_id = check_id(raw.get("id"))
-    pool = raw.get("poolInfo")
-    if pool is None:
-        raise missing("poolInfo")
-    if not isinstance(pool, dict) or (pool.get("poolId") is None) == (
-        pool.get("autoPoolSpecification") is None
-    ):
-        raise invalid("poolInfo", pool, "Exactly one of poolId and autoPoolSpecification.")
-    priority = raw.get("priority", 0)
-    if priority is None:
-        priority = 0
-    if not _is_int(priority) or not -1000 <= priority <= 1000:
-        raise invalid("priority", priority, "Must be an integer in -1000..1000.")
-    max_parallel = raw.get("maxParallelTasks", -1)
-    if max_parallel is None:
-        max_parallel = -1
-    if not _is_int(max_parallel) or (max_parallel != -1 and max_parallel < 1):
-        raise invalid("maxParallelTasks", max_parallel, "Must be -1 or a positive integer.")
-    uses = raw.get("usesTaskDependencies", False)
-    if not isinstance(uses, bool):
-        raise invalid("usesTaskDependencies", uses)
-    display = raw.get("displayName")
-    if display is not None and (not isinstance(display, str) or len(display) > 1024):
-        raise invalid("displayName", display, "At most 1024 characters.")
-    job_constraints = raw.get("constraints") or {}
-    if not isinstance(job_constraints, dict):
-        raise invalid("constraints", job_constraints, "Expected an object.")
-    retry = job_constraints.get("maxTaskRetryCount", 0)
-    if not _is_int(retry) or retry < -1:
-        raise invalid("constraints.maxTaskRetryCount", retry)
-    wall = _duration(job_constraints, "maxWallClockTime", "constraints") or INFINITE_DURATION
-    job: dict[str, Any] = {"id": job_id}
-    if display is not None:
-        job["displayName"] = display
-    job["usesTaskDependencies"] = uses
-    job["priority"] = priority
-    job["allowTaskPreemption"] = bool(raw.get("allowTaskPreemption", False))
-    job["maxParallelTasks"] = max_parallel
-    job["constraints"] = {"maxWallClockTime": wall, "maxTaskRetryCount": retry}
-    for key in ("jobManagerTask", "jobPreparationTask", "jobReleaseTask"):
-        if raw.get(key) is not None:
-            job[key] = raw[key]
-    if raw.get("commonEnvironmentSettings") is not None:
-        job["commonEnvironmentSettings"] = raw["commonEnvironmentSettings"]
-    job["poolInfo"] = pool
-    job["onAllTasksComplete"] = str(raw.get("onAllTasksComplete") or "noaction").lower()
-    job["onTaskFailure"] = str(raw.get("onTaskFailure") or "noaction").lower()
-    if job["onAllTasksComplete"] not in ("noaction", "terminatejob"):
-        raise invalid("onAllTasksComplete", raw.get("onAllTasksComplete"))
-    if job["onTaskFailure"] not in ("noaction", "performexitoptionsjobaction"):
-        raise invalid("onTaskFailure", raw.get("onTaskFailure"))
-    if raw.get("networkConfiguration") is not None:
-        job["networkConfiguration"] = raw["networkConfiguration"]
-    if raw.get("metadata") is not None:
-        job["metadata"] = raw["metadata"]
-    return job
+    return out
 
 
 def task_update(raw: object, *, job_retry: int = 0) -> dict[str, Any]:
@@ -467,5 +347,5 @@ def task_update(raw: object, *, job_retry: int = 0) -> dict[str, Any]:
         raise ApiError("InvalidRequestBody", [("Reason", "The body must be a JSON object.")])
     unknown = raw.keys() - {"constraints"}
     if unknown:
-        raise ApiError("UnsupportedProperty", [("PropertyName", sorted(unknown)[0])])
+        raise unsupported(sorted(unknown)[0])
     return constraints(raw.get("constraints"), job_retry=job_retry)

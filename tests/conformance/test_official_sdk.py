@@ -73,6 +73,14 @@ async def test_job_operations(sdk: BatchServiceClient) -> None:
     with_stats = await call(sdk.job.get, "job-1", bm.JobGetOptions(expand="stats"))
     assert with_stats.stats.num_succeeded_tasks == 0
     assert with_stats.stats.wall_clock_time >= timedelta(0)
+    await call(sdk.job.patch, "job-1", bm.JobPatchParameter(priority=20))
+    patched = await call(sdk.job.get, "job-1")
+    assert patched.priority == 20
+    replacement = bm.JobUpdateParameter(pool_info=bm.PoolInformation(pool_id="pool-1"), priority=1)
+    stale = bm.JobUpdateOptions(if_match=job.e_tag)
+    assert await error_code(sdk.job.update, "job-1", replacement, stale) == "ConditionNotMet"
+    await call(sdk.job.update, "job-1", replacement, bm.JobUpdateOptions(if_match=patched.e_tag))
+    assert (await call(sdk.job.get, "job-1")).priority == 1
     await call(sdk.job.delete, "job-1")
     assert await error_code(sdk.job.get, "nope") == "JobNotFound"
 

@@ -42,7 +42,7 @@ async def test_job_being_deleted(slow_delete: tuple[Emulator, RawClient]) -> Non
 
 async def test_unknown_uri_and_verb(raw: RawClient) -> None:
     unknown = await raw.send("GET", "/pools")
-    assert (unknown.status, unknown.code) == (400, "InvalidUri")
+    assert (unknown.status, unknown.code) == (404, "ResourceNotFound")
     verb = await raw.send("PATCH", "/jobs")
     assert (verb.status, verb.code) == (405, "UnsupportedHttpVerb")
 

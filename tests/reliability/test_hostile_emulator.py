@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from batchtasks.emulator import Emulator
 from batchtasks.emulator.cli import build_parser
 from batchtasks.emulator.constants import DB_FILENAME
-from batchtasks.emulator.store import resolve_location
+from batchtasks.emulator.db import resolve_location
 from tests.integration._signing_helper import RawClient
 
 from ._wire import (

@@ -16,6 +16,8 @@ from aiohttp import ClientResponse, web
 from aioresponses import CallbackResult, aioresponses
 from yarl import URL
 
+from batchtasks import BatchClient, RetryPolicy, SharedKeyCredential
+
 #: Fact sheet §9.3 common inputs.
 VECTOR_ACCOUNT = "myaccount"
 VECTOR_KEY = (
@@ -168,7 +170,7 @@ class FakeService:
         self.sent: list[Sent] = []
         self.replies: list[Reply] = [Reply()]
         pattern = re.compile(r"^https://myaccount\.westus\.batch\.azure\.com/.*")
-        for method in ("GET", "POST", "PUT", "DELETE"):
+        for method in ("GET", "HEAD", "POST", "PUT", "DELETE"):
             mocked.add(
                 pattern,
                 method,
@@ -206,3 +208,16 @@ class FakeService:
 def service() -> Iterator[FakeService]:
     with aioresponses() as mocked:
         yield FakeService(mocked)
+
+
+@pytest.fixture
+async def mocked_client(service: FakeService) -> AsyncIterator[BatchClient]:
+    """A `BatchClient` on the §9.3 account against `service`, with one attempt per call."""
+
+    async def no_sleep(_: float) -> None:
+        return None
+
+    policy = RetryPolicy(max_attempts=1, sleep=no_sleep)
+    credential = SharedKeyCredential(VECTOR_ACCOUNT, VECTOR_KEY)
+    async with BatchClient(BASE_URL, credential, retry_policy=policy) as client:
+        yield client

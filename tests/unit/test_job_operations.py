@@ -146,7 +146,7 @@ async def test_job_results_are_decoded(service: FakeService, client: BatchClient
     assert job.id == "job-1"
     assert job.pool_info is not None
     assert job.pool_info.pool_id == "pool-1"
-    raw = await client.jobs.get("job-1", raw=True)
+    raw = await client.jobs.with_raw_response.get("job-1")
     assert (raw.status, raw.parsed.id) == (200, "job-1")
 
 

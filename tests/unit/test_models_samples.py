@@ -25,6 +25,7 @@ from batchtasks.models import (
     TaskAddCollectionParameter,
     TaskAddCollectionResult,
     TaskAddParameter,
+    TaskCountsResult,
 )
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
@@ -42,6 +43,7 @@ RESPONSE_MODELS: dict[str, type[BatchModel]] = {
     "TaskListSubtasks": CloudTaskListSubtasksResult,
     "TaskGet": CloudTask,
     "JobGet": CloudJob,
+    "JobGetTaskCounts": TaskCountsResult,
 }
 
 _DATE_FRACTION = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?Z$")
