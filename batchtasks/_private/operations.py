@@ -14,8 +14,9 @@ from typing import Any, TypeVar
 import pydantic
 from pydantic_core import PydanticSerializationError
 
-from batchtasks._private.decoding import decode_json, decode_value_list, next_link_of
+from batchtasks._private.decoding import decode_json, next_link_of
 from batchtasks._private.errors import BatchServiceError, TaskValidationError
+from batchtasks._private.json_slices import decode_page
 from batchtasks._private.options import RequestOptions, send_settings
 from batchtasks._private.paging import AsyncPager, Page
 from batchtasks._private.pipeline import Pipeline, RetryMode
@@ -156,7 +157,7 @@ class OperationsBase:
                 timeout=client_timeout,
                 max_response_size=max_size,
             )
-            values, data = decode_value_list(response)
+            values, data = await decode_page(response)
             items = await map_yielding(lambda value: _parse(item_model, value, response), values)
             link = next_link_of(data) if follow_links else None
             return Page(items, link, response.status, response.headers)
