@@ -16,7 +16,6 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
 
 import pytest
 
@@ -24,6 +23,8 @@ from batchtasks import AuthenticationError, BatchClient, SharedKeyCredential
 from batchtasks.cli import main as cli_main
 from batchtasks.emulator import DEV_ACCOUNT
 from batchtasks.emulator.cli import main as emulator_main
+
+from .test_auth_and_secrets import FakeTokenCredential
 
 KEY = base64.b64encode(os.urandom(64)).decode()
 TOKEN = "eyJhbGciOiJub25lIn0.cli-secret-" + base64.b16encode(os.urandom(8)).decode()
@@ -103,21 +104,6 @@ def emulator_with_env(env: dict[str, str]) -> Iterator[Running]:
         proc.communicate(timeout=30)  # also closes the pipes
 
 
-class Token:
-    """An async token credential returning a fixed token."""
-
-    def __init__(self, token: str) -> None:
-        self.token = token
-
-    async def get_token(self, *scopes: str, **kwargs: Any) -> Any:
-        @dataclass
-        class AccessToken:
-            token: str
-            expires_on: int
-
-        return AccessToken(self.token, 2**40)
-
-
 async def test_the_emulator_takes_its_key_and_token_from_the_environment() -> None:
     # Regression: --key and --accept-bearer TOKEN were the only ways, visible to `ps`.
     env = {"BATCHTASKS_EMULATOR_KEY": KEY, "BATCHTASKS_EMULATOR_BEARER_TOKEN": TOKEN}
@@ -126,9 +112,9 @@ async def test_the_emulator_takes_its_key_and_token_from_the_environment() -> No
         assert TOKEN not in emu.cmdline
         async with BatchClient(emu.url, SharedKeyCredential(DEV_ACCOUNT, KEY)) as client:
             assert await client.jobs.list().to_list() == []
-        async with BatchClient(emu.url, Token(TOKEN)) as client:
+        async with BatchClient(emu.url, FakeTokenCredential(TOKEN)) as client:
             assert await client.jobs.list().to_list() == []
-        async with BatchClient(emu.url, Token("another-token")) as client:
+        async with BatchClient(emu.url, FakeTokenCredential("another-token")) as client:
             with pytest.raises(AuthenticationError):
                 await client.jobs.list().to_list()
         dev = SharedKeyCredential(DEV_ACCOUNT, base64.b64encode(b"d" * 64).decode())
