@@ -104,6 +104,16 @@ def js(session: nox.Session) -> None:
 
 
 @nox.session
+def azcli(session: nox.Session) -> None:
+    """Optional (not a default; installing azure-cli takes minutes): `az batch task ...` commands
+    against the emulator, including numeric strings (`--max-task-retry-count 2`) and --json-file."""
+    session.install("-e", ".[test]", "azure-cli")
+    session.run(
+        "pytest", "-q", "-p", "no:cacheprovider", "tests/azcli/az_conformance.py", *session.posargs
+    )
+
+
+@nox.session
 def lint(session: nox.Session) -> None:
     """ruff check and ruff format --check."""
     session.install("ruff>=0.6")

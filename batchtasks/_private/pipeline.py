@@ -157,7 +157,7 @@ class Pipeline:
                 request, headers, timeout=timeout or self.timeout, attempt=attempt
             )
         finally:
-            headers.clear()  # not in the traceback's frames (see `_attempt`)
+            headers.clear()  # as in _attempt: no signed headers in a traceback
         if stream.status == request.expected_status:
             return stream
         try:
