@@ -59,6 +59,19 @@ def tests_oldest_python(session: nox.Session) -> None:
 
 
 @nox.session
+def examples(session: nox.Session) -> None:
+    """Every example run from the command line docs/examples.md shows, in a fresh environment
+    holding only batchtasks[examples] (and the test runner): proves that extra is enough."""
+    session.install("-e", ".[examples]")
+    session.install("pytest>=8", "pytest-asyncio>=0.24", "pytest-timeout>=2.3")
+    session.install("httpx>=0.27", "asgi-lifespan>=2.1")
+    session.run(
+        "pytest", "-q", "-p", "no:cacheprovider", "tests/integration/test_examples.py",
+        *session.posargs,
+    )  # fmt: skip
+
+
+@nox.session
 def sdk15(session: nox.Session) -> None:
     """azure-batch 15.1.0, sync and aio, with its default settings (api-version 2025-06-01)."""
     session.install("-e", ".[test]")
@@ -88,6 +101,16 @@ def js(session: nox.Session) -> None:
         "pytest", "-q", "-p", "no:cacheprovider", "tests/js/js_conformance.py", *session.posargs,
         env={"BATCHTASKS_JS_MODULES": str(target / "node_modules")},
     )  # fmt: skip
+
+
+@nox.session
+def azcli(session: nox.Session) -> None:
+    """Optional (not a default; installing azure-cli takes minutes): `az batch task ...` commands
+    against the emulator, including numeric strings (`--max-task-retry-count 2`) and --json-file."""
+    session.install("-e", ".[test]", "azure-cli")
+    session.run(
+        "pytest", "-q", "-p", "no:cacheprovider", "tests/azcli/az_conformance.py", *session.posargs
+    )
 
 
 @nox.session
@@ -126,6 +149,18 @@ def bench(session: nox.Session) -> None:
     )
     # Task-file download throughput against a raw aiohttp read (docs/files.md).
     session.run("python", "benchmarks/download.py")
+    # Requests of tasks.wait against the list-everything loop, 100,000 tasks (docs/waiting.md).
+    session.run("python", "benchmarks/wait_requests.py")
+
+
+@nox.session
+def bench_execute(session: nox.Session) -> None:
+    """The executing emulator: /bin/true tasks per second and CPU per task (docs/execute.md).
+
+    Extra arguments go to benchmarks/emulator_execute.py (e.g. ``-- --tasks 5000 --slots 8``).
+    """
+    session.install("-e", ".[test]")
+    session.run("python", "benchmarks/emulator_execute.py", *session.posargs)
 
 
 @nox.session

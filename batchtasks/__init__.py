@@ -34,6 +34,7 @@ from batchtasks._private.responses import RawResponse
 from batchtasks._private.retry import RetryPolicy
 from batchtasks._private.tasks import TaskOperations
 from batchtasks._private.transport import Timeout
+from batchtasks._private.versions import SUPPORTED_API_VERSIONS
 from batchtasks._private.wait_summary import TaskFailure, WaitSummary, WaitTimeoutError
 from batchtasks._private.waiting import TaskWatch
 from batchtasks.models import (
@@ -59,6 +60,7 @@ from batchtasks.models import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "SUPPORTED_API_VERSIONS",
     "AddCollectionError",
     "AlreadyExistsError",
     "AsyncPager",

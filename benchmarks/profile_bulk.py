@@ -22,6 +22,7 @@ from typing import Any
 import common
 
 from batchtasks import BatchClient, SharedKeyCredential
+from batchtasks._private.bulk.sender import PipelineChunkSender
 from batchtasks.models import TaskAddParameter
 
 
@@ -40,19 +41,20 @@ async def _main(args: Any) -> None:
             await client.tasks.add_collection(job + "w", warm, max_concurrency=args.c)
         else:
             await client.tasks.add_collection(job + "w", tasks[:100], max_concurrency=1)
-        send = client.tasks._add_collection_chunk
+        send = PipelineChunkSender(client._pipeline)
         events: list[tuple[float, float]] = []
         t0 = time.perf_counter()
         if args.timeline:
+            untimed = PipelineChunkSender.__call__
 
-            async def timed(job_id: str, body: bytes, **kwargs: Any) -> Any:
+            async def timed(self: Any, job_id: str, body: bytes, **kwargs: Any) -> Any:
                 started = time.perf_counter() - t0
                 try:
-                    return await send(job_id, body, **kwargs)
+                    return await untimed(self, job_id, body, **kwargs)
                 finally:
                     events.append((started, time.perf_counter() - t0))
 
-            client.tasks._add_collection_chunk = timed  # type: ignore[method-assign]
+            PipelineChunkSender.__call__ = timed  # type: ignore[method-assign]
         bodies = [
             b'{"value":[' + b",".join(t.to_json_bytes() for t in tasks[lo : lo + 100]) + b"]}"
             for lo in range(0, len(tasks), 100)

@@ -27,6 +27,7 @@ from typing import Any
 import common
 
 from batchtasks import BatchClient, SharedKeyCredential
+from batchtasks._private.bulk.sender import PipelineChunkSender
 from batchtasks.models import TaskAddParameter
 
 CLIENT = "batchtasks"
@@ -61,7 +62,7 @@ def _serialize_bench(seed: int) -> None:
 async def _sender_only(client: Any, args: Any) -> tuple[int, common.Meter]:
     """The request path alone (sign, send, check, decode): the engine's `ChunkSender`.
 
-    Private API (``client.tasks._add_collection_chunk``), for the CPU breakdown only: bodies of
+    Private API (``PipelineChunkSender``), for the CPU breakdown only: bodies of
     100 tasks are serialized before timing and sent by C workers, as the engine would.
     """
     tasks = _build(args.tasks, args.seed)
@@ -69,7 +70,7 @@ async def _sender_only(client: Any, args: Any) -> tuple[int, common.Meter]:
         b'{"value":[' + b",".join(t.to_json_bytes() for t in tasks[lo : lo + 100]) + b"]}"
         for lo in range(0, len(tasks), 100)
     ]
-    send = client.tasks._add_collection_chunk
+    send = PipelineChunkSender(client._pipeline)
     pending = iter(bodies)
     done = 0
 

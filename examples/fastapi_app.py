@@ -14,6 +14,7 @@ request). With no account configured (``AZURE_BATCH_ENDPOINT`` / ``AZURE_BATCH_A
          -d '{"tasks": [{"id": "t1", "commandLine": "echo hi"}]}'
     curl localhost:8000/jobs/renders/tasks/t1
     curl 'localhost:8000/jobs/renders/tasks?state=active'
+    curl localhost:8000/jobs/renders/progress
 """
 
 from __future__ import annotations
@@ -155,6 +156,24 @@ async def list_tasks(
     query = None if state is None else f"state eq '{state.value}'"
     pager = batch_client(request).tasks.list(job_id, filter=query, select="id,state")
     return [TaskOut(id=t.id or "", state=str(t.state)) async for t in pager]
+
+
+class ProgressOut(BaseModel):
+    active: int
+    running: int
+    completed: int
+    succeeded: int
+    failed: int
+    percent_complete: float
+
+
+@app.get("/jobs/{job_id}/progress")
+async def job_progress(job_id: str, request: Request) -> ProgressOut:
+    """A job's progress from its task counts: one small request, whatever the job's size (the
+    counts may lag a list query by a few seconds, which is fine for a progress bar)."""
+    counts = (await batch_client(request).jobs.get_task_counts(job_id)).task_counts
+    done = 100.0 * counts.completed / counts.total if counts.total else 100.0
+    return ProgressOut(**counts.model_dump(), percent_complete=round(done, 1))
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ first request or `__aenter__` inside the running loop. This module must not impo
 from __future__ import annotations
 
 import ipaddress
+import re
 import ssl
 import warnings
 from collections.abc import Sequence
@@ -15,6 +16,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 from urllib.parse import urlsplit
 
+from batchtasks._private.constants import API_VERSION
 from batchtasks._private.credentials import (
     AsyncTokenCredential,
     SharedKeyCredential,
@@ -34,6 +36,7 @@ from batchtasks._private.transport import (
     Timeout,
     default_user_agent,
 )
+from batchtasks._private.versions import check_api_version
 
 if TYPE_CHECKING:
     import aiohttp
@@ -50,36 +53,46 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _shown(endpoint: str) -> str:
+    """`endpoint` for an error message: any user-info (a key, a password) masked."""
+    return re.sub(r"(?i)^([a-z][a-z0-9+.\-]*://)[^/?#]*@", r"\1***@", endpoint)
+
+
 def validate_endpoint(endpoint: str, *, allow_insecure_http: bool = False) -> str:
     """Check an account endpoint and return it as `scheme://host[:port]`.
 
     Args:
-        endpoint: e.g. `https://myaccount.westus.batch.azure.com` or `http://127.0.0.1:10100`.
+        endpoint: e.g. `https://myaccount.westus.batch.azure.com` or `http://127.0.0.1:10100`;
+            without a scheme, https is meant (`myaccount.westus.batch.azure.com`).
         allow_insecure_http: permit plain http to a host that is not loopback.
 
     Raises:
         ValueError: not an http(s) URL, has a path/query/credentials, or plain http to a
             non-loopback host without `allow_insecure_http=True`.
     """
-    if not isinstance(endpoint, str) or "://" not in endpoint:
+    if not isinstance(endpoint, str) or not endpoint.strip():
         raise ValueError(
             f"endpoint must be a URL such as https://<account>.<region>.batch.azure.com, "
-            f"got {endpoint!r}"
+            f"got {_shown(endpoint) if isinstance(endpoint, str) else type(endpoint).__name__!r}"
         )
+    endpoint = endpoint.strip()
+    if "://" not in endpoint:
+        # A bare host name, as the Azure CLI and portal show it: the service is https only
+        # (the batchtasks command line reads it the same way).
+        endpoint = "https://" + endpoint
+    shown = _shown(endpoint)
     parts = urlsplit(endpoint)
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"endpoint must be an http(s) URL with a host, got {endpoint!r}")
+        raise ValueError(f"endpoint must be an http(s) URL with a host, got {shown!r}")
     if parts.username or parts.password:
         raise ValueError("endpoint must not contain credentials; pass a credential object")
     if parts.path not in ("", "/") or parts.query or parts.fragment:
-        raise ValueError(
-            f"endpoint must be the account URL without a path or query, got {endpoint!r}"
-        )
+        raise ValueError(f"endpoint must be the account URL without a path or query, got {shown!r}")
     try:
         port = parts.port
     except ValueError:
-        raise ValueError(f"endpoint has an invalid port: {endpoint!r}") from None
+        raise ValueError(f"endpoint has an invalid port: {shown!r}") from None
     if scheme == "http" and not allow_insecure_http and not _is_loopback(parts.hostname):
         raise ValueError(
             f"refusing plain http to {parts.hostname!r}: signatures and tokens would travel "
@@ -127,6 +140,10 @@ class BatchClient:
         response_limits: the largest answer bodies (after decompression) the client reads, by
             kind (`ResponseLimits(resource=, page=, collection=)`); a larger success answer
             raises `ResponseTooLargeError`.
+        api_version: the Batch REST api-version to speak, one of `SUPPORTED_API_VERSIONS`
+            (2022-10-01.16.0 … 2025-06-01; default 2024-02-01.19.0). A request property the
+            chosen version does not define raises `TaskValidationError` before anything is sent
+            (single adds; a bulk add reports the service's answer per task).
 
     Raises:
         ValueError: bad endpoint or option combination.
@@ -151,7 +168,9 @@ class BatchClient:
         ssl_context: ssl.SSLContext | None = None,
         allow_insecure_http: bool = False,
         response_limits: ResponseLimits = DEFAULT_RESPONSE_LIMITS,
+        api_version: str = API_VERSION,
     ) -> None:
+        api_version = check_api_version(api_version)
         self._endpoint = validate_endpoint(endpoint, allow_insecure_http=allow_insecure_http)
         if session is not None:
             for name, value in (
@@ -200,6 +219,7 @@ class BatchClient:
             make_authorizer(credential),
             retry_policy=retry_policy,
             timeout=timeout,
+            api_version=api_version,
         )
         self.tasks = TaskOperations(self._pipeline)
         self.jobs = JobOperations(self._pipeline)
@@ -209,6 +229,11 @@ class BatchClient:
     def endpoint(self) -> str:
         """The normalised account endpoint (`scheme://host[:port]`)."""
         return self._endpoint
+
+    @property
+    def api_version(self) -> str:
+        """The api-version every request of this client carries."""
+        return self._pipeline.api_version
 
     @property
     def retry_policy(self) -> RetryPolicy:

@@ -55,6 +55,7 @@ __all__ = [
     "ServerError",
     "TaskValidationError",
     "ThrottledError",
+    "answer_unreadable",
     "error_from_response",
     "parse_retry_after",
 ]
@@ -73,11 +74,15 @@ class BatchConnectionError(BatchTasksError):
         request_sent: False when the failure happened before any byte of the request left
             (e.g. connection refused, DNS failure): the service certainly did not act on it.
             True when it may have (reset mid-request, timeout): the outcome of a write is unknown.
+        transient: whether another try could succeed. False for a host name that does not
+            resolve, and for a connection refused by an endpoint that never answered this
+            client (nothing listens there); such failures are not retried.
     """
 
-    def __init__(self, message: str, *, request_sent: bool = True) -> None:
+    def __init__(self, message: str, *, request_sent: bool = True, transient: bool = True) -> None:
         super().__init__(message)
         self.request_sent = request_sent
+        self.transient = transient
 
 
 class BatchTimeoutError(BatchConnectionError):
@@ -141,6 +146,17 @@ class BatchServiceError(BatchTasksError):
         # Keyword-only constructor: rebuild from the state so the exception survives pickling
         # (e.g. across a process pool) with all its attributes.
         return (_rebuild_service_error, (type(self), self.__dict__.copy()))
+
+
+def answer_unreadable(exc: BaseException) -> bool:
+    """Whether `exc` stands for a success answer that could not be used.
+
+    The service (or something in between) answered 2xx, but not the operation's success status,
+    or with a body that does not decode (blank, HTML, truncated, the wrong shape). The request
+    may well have been applied, so for a write the outcome is unknown, and trying again is as
+    safe as after a timeout.
+    """
+    return isinstance(exc, BatchServiceError) and 200 <= exc.status < 300
 
 
 def _rebuild_service_error(

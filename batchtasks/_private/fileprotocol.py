@@ -11,12 +11,12 @@ from __future__ import annotations
 import re
 
 from batchtasks._private.options import FileConditionalOptions, RequestOptions, check_names
-from batchtasks._private.protocol import (
+from batchtasks._private.wire import (
     Request,
-    _build,
-    _max_results,
-    _segment,
-    _task_path,
+    build_request,
+    max_results_param,
+    path_segment,
+    task_path,
 )
 
 __all__ = [
@@ -61,7 +61,7 @@ def with_range(request: Request, first: int, last: int | None) -> Request:
 
 
 def _file_path(job_id: str, task_id: str, file_path: str) -> str:
-    return f"{_task_path(job_id, task_id)}/files/{_segment(file_path, 'file_path')}"
+    return f"{task_path(job_id, task_id)}/files/{path_segment(file_path, 'file_path')}"
 
 
 def _flag(value: bool | None, what: str) -> str | None:
@@ -85,10 +85,10 @@ def file_list_from_task(
     query = (
         ("recursive", _flag(recursive, "recursive")),
         ("$filter", filter),
-        ("maxresults", _max_results(max_results)),
+        ("maxresults", max_results_param(max_results)),
     )
-    path = f"{_task_path(job_id, task_id)}/files"
-    return _build("GET", path, opts, expected=200, query=query)
+    path = f"{task_path(job_id, task_id)}/files"
+    return build_request("GET", path, opts, expected=200, query=query)
 
 
 def file_get_from_task(
@@ -101,7 +101,7 @@ def file_get_from_task(
 ) -> Request:
     """GET /jobs/{jobId}/tasks/{taskId}/files/{filePath} -> 200 with the bytes."""
     check_names(opts, _FILE_READ_OPTIONS)
-    request = _build(
+    request = build_request(
         "GET", _file_path(job_id, task_id, file_path), opts, expected=200, conditional=True
     )
     if ocp_range is None:
@@ -133,7 +133,7 @@ def file_get_properties_from_task(
     """HEAD /jobs/{jobId}/tasks/{taskId}/files/{filePath} -> 200, properties in headers."""
     check_names(opts, _FILE_READ_OPTIONS)
     path = _file_path(job_id, task_id, file_path)
-    request = _build("HEAD", path, opts, expected=200, conditional=True)
+    request = build_request("HEAD", path, opts, expected=200, conditional=True)
     # A HEAD has no body: no Content-Length (as the official SDK sends it).
     return _with_headers(request, {"content-length": None})
 
@@ -144,4 +144,4 @@ def file_delete_from_task(
     """DELETE /jobs/{jobId}/tasks/{taskId}/files/{filePath} -> 200."""
     path = _file_path(job_id, task_id, file_path)
     query = (("recursive", _flag(recursive, "recursive")),)
-    return _build("DELETE", path, opts, expected=200, query=query)
+    return build_request("DELETE", path, opts, expected=200, query=query)

@@ -14,19 +14,14 @@ from typing import Any, TypeVar
 import pydantic
 from pydantic_core import PydanticSerializationError
 
+from batchtasks._private.decoding import decode_json, decode_value_list, next_link_of
 from batchtasks._private.errors import BatchServiceError, TaskValidationError
 from batchtasks._private.options import RequestOptions, send_settings
 from batchtasks._private.paging import AsyncPager, Page
 from batchtasks._private.pipeline import Pipeline, RetryMode
-from batchtasks._private.protocol import (
-    Request,
-    Response,
-    decode_json,
-    decode_value_list,
-    next_link_of,
-    request_for_next_link,
-)
 from batchtasks._private.raw import record
+from batchtasks._private.versions import undefined_property
+from batchtasks._private.wire import Request, Response, request_for_next_link
 from batchtasks._private.yielding import map_yielding
 from batchtasks.models import BatchModel
 
@@ -105,6 +100,17 @@ class OperationsBase:
 
     def __init__(self, pipeline: Pipeline) -> None:
         self._pipeline = pipeline
+
+    def _check_version(self, kind: str, body: bytes) -> bytes:
+        """`body` if the client's api-version defines every property in it.
+
+        Raises:
+            TaskValidationError: a property the version does not have (nothing is sent).
+        """
+        problem = undefined_property(kind, body, self._pipeline.api_version)
+        if problem is not None:
+            raise TaskValidationError(problem)
+        return body
 
     async def _send(
         self, request: Request, options: RequestOptions, *, mode: str = RetryMode.SAFE

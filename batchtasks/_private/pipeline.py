@@ -11,22 +11,26 @@ operation requests or decode bodies (protocol.py does), nor touch aiohttp (trans
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
 from typing import Final
 
+from batchtasks._private.constants import API_VERSION
 from batchtasks._private.credentials import Authorizer
+from batchtasks._private.decoding import check_status
 from batchtasks._private.errors import (
     AlreadyExistsError,
     BatchConnectionError,
     BatchServiceError,
     ThrottledError,
+    answer_unreadable,
 )
 from batchtasks._private.headercheck import check_headers
-from batchtasks._private.protocol import Request, Response, check_status, request_query
 from batchtasks._private.retry import RetryPolicy
 from batchtasks._private.signing import format_ocp_date
 from batchtasks._private.transport import HttpTransport, ResponseStream, Timeout
+from batchtasks._private.wire import Request, Response, request_query
 
 #: An error answer to a download is JSON of a few hundred bytes; never read more than this.
 _ERROR_BODY_LIMIT: Final = 1_048_576
@@ -50,13 +54,14 @@ def maybe_processed(exc: BaseException) -> bool:
 
     False only when we know it did not: the connection was never made, the request was throttled
     (429 / 503 ServerBusy) or timed out before the service read it (408), or any other 4xx.
+    A success answer that could not be read (`answer_unreadable`) may have been applied.
     """
     if isinstance(exc, BatchConnectionError):
         return exc.request_sent
     if isinstance(exc, ThrottledError):
         return False
     if isinstance(exc, BatchServiceError):
-        return exc.status >= 500
+        return exc.status >= 500 or answer_unreadable(exc)
     return True
 
 
@@ -68,6 +73,8 @@ class Pipeline:
         authorizer: produces the `Authorization` value.
         retry_policy: the client's default policy.
         timeout: the client's default per-attempt client-side timeout.
+        api_version: the api-version every request carries (requests are built with the
+            default; another version replaces it here, in one place).
     """
 
     def __init__(
@@ -77,11 +84,22 @@ class Pipeline:
         *,
         retry_policy: RetryPolicy,
         timeout: Timeout,
+        api_version: str = API_VERSION,
     ) -> None:
+        self.api_version = api_version
         self.transport = transport
         self.authorizer = authorizer
         self.retry_policy = retry_policy
         self.timeout = timeout
+
+    def _prepare(self, request: Request) -> Request:
+        """Check the header values (ValueError naming the option) and set the api-version."""
+        check_headers(request.headers)
+        if self.api_version != API_VERSION and request.query[:1] == (("api-version", API_VERSION),):
+            request = dataclasses.replace(
+                request, query=(("api-version", self.api_version), *request.query[1:])
+            )
+        return request
 
     async def _signed_headers(self, request: Request, client_request_id: str) -> dict[str, str]:
         headers = dict(request.headers)
@@ -132,6 +150,7 @@ class Pipeline:
             BatchServiceError: (a subclass for) an error status; its body is read (capped).
             BatchConnectionError: the request failed.
         """
+        request = self._prepare(request)
         headers = await self._signed_headers(request, client_request_id)
         try:
             stream = await self.transport.open_stream(
@@ -177,7 +196,7 @@ class Pipeline:
             BatchConnectionError: the last connection failure or timeout.
             ValueError: a header value cannot be sent (names the option; nothing was sent).
         """
-        check_headers(request.headers)
+        request = self._prepare(request)
         policy = retry_policy or self.retry_policy
         base_timeout = timeout or self.timeout
         client_request_id = request.headers.get("client-request-id") or str(uuid.uuid4())

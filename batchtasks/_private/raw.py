@@ -32,8 +32,8 @@ from typing import TypeVar
 
 from typing_extensions import ParamSpec
 
-from batchtasks._private.protocol import Response
 from batchtasks._private.responses import RawResponse
+from batchtasks._private.wire import Response
 
 __all__ = ["raw_response_wrapper", "record"]
 

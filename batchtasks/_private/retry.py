@@ -17,7 +17,7 @@ from typing import Any, Final
 
 import tenacity
 
-from batchtasks._private.errors import BatchConnectionError, BatchServiceError
+from batchtasks._private.errors import BatchConnectionError, BatchServiceError, answer_unreadable
 
 __all__ = ["DEFAULT_RETRY_POLICY", "NO_RETRY", "RETRYABLE_STATUSES", "RetryPolicy"]
 
@@ -106,11 +106,15 @@ class RetryPolicy:
         return min(backoff, self.backoff_max) + random.uniform(0.0, self.jitter)
 
     def is_retryable(self, exc: BaseException) -> bool:
-        """Whether `exc` is a transient failure worth another try of the same request."""
+        """Whether `exc` is a transient failure worth another try of the same request.
+
+        Connection failures and timeouts, the `RETRYABLE_STATUSES`, and a success answer that
+        could not be read (`answer_unreadable`: a proxy that blanked or cut the body).
+        """
         if isinstance(exc, BatchConnectionError):
-            return True
+            return exc.transient
         if isinstance(exc, BatchServiceError):
-            return exc.status in RETRYABLE_STATUSES
+            return exc.status in RETRYABLE_STATUSES or answer_unreadable(exc)
         return False
 
     def retrying(

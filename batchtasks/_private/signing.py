@@ -95,15 +95,23 @@ _now_ocp_date = OcpDateClock()
 
 
 def decode_key(key: str) -> bytes:
-    """Decode a base64 account key the way the official SDK does (non-alphabet characters dropped).
+    """Decode a base64 account key, strictly: whitespace (a key pasted across lines) is ignored,
+    any other character outside the base64 alphabet is refused.
+
+    The official SDK drops such characters silently, so ``"nope!"`` would be accepted and fail
+    only at the first request, as an authentication error. Refused here, at construction.
 
     Raises:
-        ValueError: the key is not base64 at all. The message never contains the key.
+        ValueError: the key is not base64 (or empty). The message never contains the key.
     """
+    compact = "".join(key.split()) if isinstance(key, str) else key
     try:
-        raw = base64.b64decode(key.encode("utf-8"))
-    except (binascii.Error, ValueError):
-        raise ValueError("the account key is not valid base64") from None
+        raw = base64.b64decode(compact.encode("utf-8"), validate=True)
+    except (binascii.Error, ValueError, AttributeError):
+        raise ValueError(
+            "the account key is not valid base64 (an Azure Batch key is 88 characters of "
+            "A-Z, a-z, 0-9, '+' and '/', ending in '=='; copy it from the portal's Keys page)"
+        ) from None
     if not raw:
         raise ValueError("the account key is empty")
     return raw

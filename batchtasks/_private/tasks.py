@@ -4,38 +4,31 @@ Each method is thin: validate input -> build the protocol request -> send throug
 -> decode. Positional parameters are the official SDK's (`job_id`, `task`, `task_id`,
 `constraints`); its `*Options` fields are keyword-only arguments here, declared once in
 options.py and taken as `**options: Unpack[...]`. Raw access is the `with_raw_response` view.
+The bulk adds are in task_bulk.py, watch/wait in task_waits.py (mixins).
 This module must not import aiohttp, build URLs or headers by hand, or sign anything.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from typing_extensions import Unpack
 
 from batchtasks._private import protocol
-from batchtasks._private.bulk import (
-    BulkAddResult,
-    ChunkSender,
-    TaskAddOutcome,
-    iter_add_collection,
-    run_add_collection,
-)
-from batchtasks._private.constants import DEFAULT_MAX_CONCURRENCY
 from batchtasks._private.operations import OperationsBase, coerce_model
 from batchtasks._private.options import (
-    BULK_OPTION_NAMES,
-    BulkAddOptions,
     ConditionalOptions,
+    GetOptions,
+    ListOptions,
     RequestOptions,
-    check_names,
 )
 from batchtasks._private.paging import AsyncPager
 from batchtasks._private.pipeline import RetryMode
 from batchtasks._private.raw import raw_response_wrapper
-from batchtasks._private.retry import NO_RETRY, RetryPolicy
+from batchtasks._private.task_body import task_add_body
+from batchtasks._private.task_bulk import BulkAddMixin
 from batchtasks._private.task_waits import WaitingMixin
 from batchtasks.models import (
     CloudTask,
@@ -47,13 +40,8 @@ from batchtasks.models import (
 
 __all__ = ["TaskOperations", "TaskOperationsWithRawResponse"]
 
-TaskInput = (
-    Iterable[TaskAddParameter | Mapping[str, Any]]
-    | AsyncIterable[TaskAddParameter | Mapping[str, Any]]
-)
 
-
-class TaskOperations(WaitingMixin, OperationsBase):
+class TaskOperations(BulkAddMixin, WaitingMixin, OperationsBase):
     """Operations on the tasks of a job (`client.tasks`; the official `client.task`).
 
     Keyword options of every method except the bulk adds (`RequestOptions`):
@@ -70,8 +58,10 @@ class TaskOperations(WaitingMixin, OperationsBase):
 
     Methods on a single existing task (get, update, delete, terminate, reactivate) also accept
     the conditional headers (`ConditionalOptions`): `if_match`, `if_none_match` (ETags) and
-    `if_modified_since`, `if_unmodified_since` (datetimes). The bulk adds take
-    `BulkAddOptions` (see `add_collection`).
+    `if_modified_since`, `if_unmodified_since` (datetimes). OData options: `get` takes
+    `select` and `expand` (`stats`) (`GetOptions`); `list` takes `filter` (e.g.
+    `state eq 'active'`), `select`, `expand` and `max_results` (page size 1-1000, checked at
+    call time) (`ListOptions`). The bulk adds take `BulkAddOptions` (see `add_collection`).
 
     Raw access: `tasks.with_raw_response.get(...)` (and add, update, delete, terminate,
     reactivate) returns a `RawResponse[T]` (`.status`, `.headers`, `.request_id`, `.etag`,
@@ -118,168 +108,20 @@ class TaskOperations(WaitingMixin, OperationsBase):
             DataServiceId).
 
         Raises:
-            TaskValidationError: `task` is not a valid task (nothing was sent).
+            TaskValidationError: `task` is not a valid task, or its body is not below the
+                service's 1 MiB limit (nothing was sent).
             AlreadyExistsError: the id exists (see above for `after_unknown_outcome`).
             BatchServiceError: another error status (NotFoundError for a missing job, ...).
             BatchConnectionError: the service could not be reached (after retries).
         """
         param = coerce_model(TaskAddParameter, task, what="task")
-        request = protocol.task_add(job_id, param.to_json_bytes(), options)
+        body = self._check_version("task", task_add_body(param))
+        request = protocol.task_add(job_id, body, options)
         await self._send(request, options, mode=RetryMode.DETECT_EXISTS)
-
-    # --- add_collection -------------------------------------------------------------------
-
-    async def _add_collection_chunk(
-        self, job_id: str, body: bytes, *, timeout: int | None = None
-    ) -> list[dict[str, Any]]:
-        """Send one add_collection request with exactly `body`; the bulk engine's `ChunkSender`.
-
-        No retries here (the engine owns them) and no validation of `body`.
-
-        Args:
-            job_id: the job.
-            body: the complete `{"value": [...]}` JSON body.
-            timeout: server-side `timeout` query parameter.
-
-        Returns:
-            The raw `value` list of `TaskAddResult` JSON objects, in the service's order.
-
-        Raises:
-            RequestBodyTooLargeError, ThrottledError, ServerError, BatchServiceError: mapped
-                error statuses (`.retry_after` where sent).
-            BatchConnectionError, BatchTimeoutError: transport failures.
-        """
-        request = protocol.task_add_collection(job_id, body, {"timeout": timeout})
-        response = await self._pipeline.send(
-            request, retry_policy=NO_RETRY, timeout=None, mode=RetryMode.UNPROCESSED_ONLY
-        )
-        values, _ = protocol.decode_value_list(response)
-        return values
-
-    def _bulk_setup(
-        self, options: BulkAddOptions
-    ) -> tuple[ChunkSender, RetryPolicy, dict[str, Any]]:
-        """The sender, retry policy and engine options of one bulk add (checks the pool)."""
-        check_names(options, BULK_OPTION_NAMES)
-        engine_options: dict[str, Any] = dict(options)
-        timeout = engine_options.pop("timeout", None)
-        policy = engine_options.pop("retry_policy", None) or self._pipeline.retry_policy
-        threads = engine_options.get("threads")
-        wanted = (
-            max(threads, 1)
-            if threads is not None
-            else engine_options.get("max_concurrency", DEFAULT_MAX_CONCURRENCY)
-        )
-        pool = self._pipeline.transport.max_connections
-        if wanted > pool:
-            # Requests beyond the pool would queue inside aiohttp, bounded only by the total
-            # timeout, and the concurrency would no longer describe what is in flight: refuse.
-            raise ValueError(
-                f"max_concurrency={wanted} exceeds the client's connection pool ({pool}); "
-                f"create the BatchClient with max_connections>={wanted} "
-                "(or borrow a session whose connector allows that many connections)"
-            )
-        sender = functools.partial(self._add_collection_chunk, timeout=timeout)
-        return sender, policy, engine_options
-
-    async def add_collection(
-        self,
-        job_id: str,
-        value: TaskInput,
-        *,
-        on_result: Callable[[TaskAddOutcome], object] | None = None,
-        collect_results: bool = True,
-        raise_on_failure: bool = True,
-        **options: Unpack[BulkAddOptions],
-    ) -> BulkAddResult:
-        """Add any number of tasks (POST /jobs/{job_id}/addtaskcollection, packed and concurrent).
-
-        Tasks are validated and serialized once, packed into requests of at most 100 tasks and
-        strictly below `body_limit` bytes, and sent `max_concurrency` requests at a time. Only
-        what failed is retried (per-task `servererror`, 408/429/5xx, connection errors), for the
-        affected task IDs only. Every input task ends in exactly one `Outcome`. See docs/bulk.md.
-
-        Args:
-            job_id: the job to add to.
-            value: an iterable or async iterable of `TaskAddParameter` (or mappings in the
-                service's JSON shape), of any length; read lazily.
-            on_result: called (or awaited) with each task's `TaskAddOutcome` as it completes.
-            collect_results: keep every outcome for the returned result (False: counts only,
-                memory O(in-flight)).
-            raise_on_failure: raise `AddCollectionError` unless every task succeeded.
-            **options: `BulkAddOptions`: `max_concurrency` (8), `threads`, `body_limit`,
-                `max_attempts`, `deadline`, `task_exists_is_success`, `on_progress`,
-                `detect_duplicates`, `timeout`, `retry_policy` (documented there).
-
-        Returns:
-            A `BulkAddResult` (a `TaskAddCollectionResult`, one entry per input task, plus counts).
-
-        Raises:
-            ValueError: the concurrency exceeds the client's connection pool.
-            TaskValidationError: a Sequence input holds duplicate IDs (nothing was sent).
-            AddCollectionError: some task was not added (if `raise_on_failure`), or the input
-                raised (its exception is the `__cause__`); `.result` holds the `BulkAddResult`.
-        """
-        sender, policy, engine_options = self._bulk_setup(options)
-        return await run_add_collection(
-            sender,
-            job_id,
-            value,
-            policy=policy,
-            on_result=on_result,
-            collect_results=collect_results,
-            raise_on_failure=raise_on_failure,
-            **engine_options,
-        )
-
-    def add_collection_iter(
-        self,
-        job_id: str,
-        value: TaskInput,
-        *,
-        raise_on_failure: bool = False,
-        **options: Unpack[BulkAddOptions],
-    ) -> AsyncIterator[TaskAddOutcome]:
-        """Like `add_collection`, but yield each task's `TaskAddOutcome` as it completes.
-
-        Memory stays O(in-flight): nothing is collected, and a slow consumer slows the requests
-        down. Leaving the loop early cancels the run (in-flight requests are cancelled).
-
-        Args:
-            (as `add_collection`; `raise_on_failure` defaults to False here because every failure
-            is yielded.)
-
-        Returns:
-            An async iterator of outcomes, in completion order.
-
-        Raises:
-            ValueError: the concurrency exceeds the client's connection pool.
-            TaskValidationError: a Sequence input holds duplicate IDs (nothing was sent).
-            AddCollectionError: after the last outcome, if the input raised (always) or, with
-                `raise_on_failure`, if some task was not added (counts only, no lists).
-        """
-        sender, policy, engine_options = self._bulk_setup(options)
-        return iter_add_collection(
-            sender,
-            job_id,
-            value,
-            policy=policy,
-            raise_on_failure=raise_on_failure,
-            **engine_options,
-        )
 
     # --- list -----------------------------------------------------------------------------
 
-    def list(
-        self,
-        job_id: str,
-        *,
-        filter: str | None = None,
-        select: str | None = None,
-        expand: str | None = None,
-        max_results: int | None = None,
-        **options: Unpack[RequestOptions],
-    ) -> AsyncPager[CloudTask]:
+    def list(self, job_id: str, **options: Unpack[ListOptions]) -> AsyncPager[CloudTask]:
         """List the tasks of a job (GET /jobs/{job_id}/tasks, 200), following `odata.nextLink`.
 
         Nothing is sent until iteration starts; pages are fetched one at a time. For raw access
@@ -288,11 +130,7 @@ class TaskOperations(WaitingMixin, OperationsBase):
 
         Args:
             job_id: the job.
-            filter: OData `$filter` (e.g. `state eq 'active'`).
-            select: OData `$select` (comma-separated property names).
-            expand: OData `$expand` (`stats`).
-            max_results: page size, 1-1000 (the service's default is 1000).
-            **options: `RequestOptions` (see the class docstring).
+            **options: `ListOptions` (see the class docstring).
 
         Returns:
             An `AsyncPager[CloudTask]`.
@@ -301,10 +139,7 @@ class TaskOperations(WaitingMixin, OperationsBase):
             ValueError: `max_results` out of range (raised here, at call time).
             BatchServiceError, BatchConnectionError: during iteration.
         """
-        first = protocol.task_list(
-            job_id, options, filter=filter, select=select, expand=expand, max_results=max_results
-        )
-        return self._pager(first, CloudTask, options)
+        return self._pager(protocol.task_list(job_id, options), CloudTask, options)
 
     def list_subtasks(
         self,
@@ -333,23 +168,13 @@ class TaskOperations(WaitingMixin, OperationsBase):
 
     # --- get / update ---------------------------------------------------------------------
 
-    async def get(
-        self,
-        job_id: str,
-        task_id: str,
-        *,
-        select: str | None = None,
-        expand: str | None = None,
-        **options: Unpack[ConditionalOptions],
-    ) -> CloudTask:
+    async def get(self, job_id: str, task_id: str, **options: Unpack[GetOptions]) -> CloudTask:
         """Get one task (GET /jobs/{job_id}/tasks/{task_id}, 200).
 
         Args:
             job_id: the job.
             task_id: the task.
-            select: OData `$select`.
-            expand: OData `$expand` (`stats`).
-            **options: `ConditionalOptions` (see the class docstring).
+            **options: `GetOptions` (see the class docstring).
 
         Returns:
             The `CloudTask` (`with_raw_response.get`: a `RawResponse[CloudTask]`).
@@ -359,7 +184,7 @@ class TaskOperations(WaitingMixin, OperationsBase):
             ConditionNotMetError: a conditional header failed (304).
             BatchServiceError, BatchConnectionError: other failures.
         """
-        request = protocol.task_get(job_id, task_id, options, select=select, expand=expand)
+        request = protocol.task_get(job_id, task_id, options)
         return await self._send_model(request, CloudTask, options)
 
     async def update(

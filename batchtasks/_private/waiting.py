@@ -16,11 +16,12 @@ Cost follows what changed, not the job's size. Each poll:
    GET, so a missing task raises `NotFoundError` instead of waiting forever.
 
 Counts are a hint only: even when they do not move, a listing runs at least every
-`max_poll_interval`. Requests go through the client's retry policy (429 ``Retry-After``, 5xx,
-dropped connections); a poll that still fails with a retryable error is retried after a backoff,
-up to the policy's `max_attempts` polls in a row. Nothing runs between two `__anext__` calls, so
-cancelling or closing the watch leaves no request behind. Must not build requests (the
-`TaskSource` does) nor know aiohttp.
+`QUIET_RELIST` x `max_poll_interval`. Requests go through the client's retry policy (429
+``Retry-After``, 5xx, dropped connections); a poll that still fails with a retryable error is
+retried after a backoff, up to the policy's `max_attempts` polls in a row. Nothing runs between
+two `__anext__` calls, so cancelling or closing the watch leaves no request behind.
+
+Must not build requests (the `TaskSource` does) nor know aiohttp.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -42,6 +44,10 @@ from batchtasks.models import CloudTask, TaskCounts, TaskState
 __all__ = ["TaskSource", "TaskWatch", "WatchSettings"]
 
 T = TypeVar("T")
+
+#: While the counts stand still, a listing still runs every this many `max_poll_interval`s (a
+#: safety net: counts may lag, and changes can cancel out in them).
+QUIET_RELIST = 10
 
 #: Ids per ``id eq`` clause group (the filter stays short for the service's limits).
 IDS_PER_QUERY = 20
@@ -178,6 +184,8 @@ class TaskWatch:
         last: TaskCounts | None = None
         last_listing = float("-inf")
         failures = 0
+        if s.task_ids is not None and not s.task_ids:
+            return  # nothing named, nothing to wait for (and no request to make)
         while True:
             try:
                 counts = await self._bounded(self._source.task_counts())
@@ -186,15 +194,21 @@ class TaskWatch:
                 last = counts
                 settled = self._settled(counts)
                 new = 0
-                if moved or settled or self._clock() - last_listing >= s.max_poll_interval:
+                if (
+                    moved
+                    or settled
+                    or self._clock() - last_listing >= QUIET_RELIST * s.max_poll_interval
+                ):
                     last_listing = self._clock()
-                    async for task in self._poll_once():
-                        new += 1
-                        yield task
+                    async with aclosing(self._poll_once()) as polled:
+                        async for task in polled:
+                            new += 1
+                            yield task
                     if self._worth_checking(settled, new):
                         self._done = False
-                        async for task in self._reconcile(counts):
-                            yield task
+                        async with aclosing(self._reconcile(counts)) as reconciled:
+                            async for task in reconciled:
+                                yield task
                         if self._done:
                             return
                 failures = 0
@@ -236,12 +250,13 @@ class TaskWatch:
         newest = self._mark
         states = reached_states(self._settings.until)
         for query in self._queries(states, since, self._named_pending()):
-            async for task in self._iterate(self._source.list_tasks(query)):
-                stamp = task.state_transition_time
-                if stamp is not None and (newest is None or stamp > newest):
-                    newest = stamp
-                if self._accept(task):
-                    yield task
+            async with aclosing(self._iterate(query)) as items:
+                async for task in items:
+                    stamp = task.state_transition_time
+                    if stamp is not None and (newest is None or stamp > newest):
+                        newest = stamp
+                    if self._accept(task):
+                        yield task
         self._mark = newest
 
     def _accept(self, task: CloudTask) -> bool:
@@ -274,9 +289,10 @@ class TaskWatch:
         if self._settings.task_ids is not None:
             pending = self._builder.pending_keys
             for query in self._queries(states, None, pending) if pending else []:
-                async for task in self._iterate(self._source.list_tasks(query)):
-                    if self._accept(task):
-                        yield task
+                async with aclosing(self._iterate(query)) as items:
+                    async for task in items:
+                        if self._accept(task):
+                            yield task
             for key in self._builder.pending_keys[:1]:
                 task = await self._bounded(self._source.get_task(self._original(key)))
                 if self._accept(task):
@@ -284,14 +300,16 @@ class TaskWatch:
             self._done = not self._builder.pending_keys
             return
         for query in self._queries(unreached_states(self._settings.until), None):
-            async for _task in self._iterate(self._source.list_tasks(query, max_results=1)):
-                return  # something is still on its way: the counts lag
+            async with aclosing(self._iterate(query, max_results=1)) as items:
+                async for _task in items:
+                    return  # something is still on its way: the counts lag
         promised = sum(getattr(counts, s.value, 0) for s in states if s != TaskState.PREPARING)
         if self._settings.filter is not None or len(self._seen) < promised:
             for query in self._queries(states, None):
-                async for task in self._iterate(self._source.list_tasks(query)):
-                    if self._accept(task):
-                        yield task
+                async with aclosing(self._iterate(query)) as items:
+                    async for task in items:
+                        if self._accept(task):
+                            yield task
         self._done = True
 
     def _original(self, key: str) -> str:
@@ -322,7 +340,11 @@ class TaskWatch:
         except asyncio.TimeoutError:
             raise self._timed_out() from None
 
-    async def _iterate(self, items: AsyncIterator[CloudTask]) -> AsyncGenerator[CloudTask, None]:
+    async def _iterate(
+        self, query: TaskQuery, *, max_results: int | None = None
+    ) -> AsyncGenerator[CloudTask, None]:
+        """The tasks of one list query, page by page, each page within the timeout."""
+        items = self._source.list_tasks(query, max_results=max_results)
         while True:
             try:
                 item = await self._bounded(items.__anext__())

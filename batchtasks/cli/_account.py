@@ -4,7 +4,9 @@ Order: ``--account-endpoint/--account-name/--account-key`` flags, then the envir
 (``AZURE_BATCH_ENDPOINT``, ``AZURE_BATCH_ACCOUNT``, ``AZURE_BATCH_ACCESS_KEY``). An endpoint with a
 key uses Shared Key; an endpoint without a key uses Microsoft Entra ID through azure-identity's
 ``DefaultAzureCredential`` when it is installed. With nothing configured the command runs against
-an embedded emulator started in-process, and says so on stderr.
+the local emulator: one started in-process on the per-user data folder
+(`batchtasks.emulator.datadir.default_location`), so that successive commands see the same jobs
+and tasks; stderr says so, with the folder.
 
 The key lives only inside the credential object: this module must never print, log or put it into
 an exception, and `AccountSettings.__repr__` hides it.
@@ -33,17 +35,19 @@ ENV_KEY = "AZURE_BATCH_ACCESS_KEY"
 
 @dataclass(frozen=True)
 class AccountSettings:
-    """The resolved account. ``endpoint is None`` means: use the embedded emulator.
+    """The resolved account. ``endpoint is None`` means: use the local emulator.
 
     Attributes:
         endpoint: base URL (``https://acct.region.batch.azure.com``), or None for the emulator.
         account_name: the account name for Shared Key (None with Entra ID).
         key: the account key (None with Entra ID); never shown by repr.
+        allow_insecure_http: ``--allow-insecure-http``: plain http to a host beyond loopback.
     """
 
     endpoint: str | None
     account_name: str | None = None
     key: str | None = field(default=None, repr=False)
+    allow_insecure_http: bool = False
 
     @property
     def auth_kind(self) -> str:
@@ -56,7 +60,8 @@ class AccountSettings:
 def _normalise_endpoint(endpoint: str) -> str:
     endpoint = endpoint.strip().rstrip("/")
     if "://" not in endpoint:
-        # The Azure CLI accepts a bare host name; the service is https only.
+        # The Azure CLI accepts a bare host name; the service is https only (BatchClient does
+        # the same, so the library and the command line accept the same endpoints).
         endpoint = "https://" + endpoint
     parts = urlsplit(endpoint)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -69,6 +74,7 @@ def resolve_account(
     endpoint: str | None,
     account_name: str | None,
     key: str | None,
+    allow_insecure_http: bool = False,
     environ: Mapping[str, str] | None = None,
 ) -> AccountSettings:
     """Combine flags and environment into `AccountSettings`.
@@ -77,6 +83,7 @@ def resolve_account(
         endpoint: ``--account-endpoint`` (None when not given).
         account_name: ``--account-name``.
         key: ``--account-key``.
+        allow_insecure_http: ``--allow-insecure-http``.
         environ: the environment to read (default: ``os.environ``).
 
     Returns:
@@ -98,7 +105,9 @@ def resolve_account(
         return AccountSettings(endpoint=None)
     endpoint = _normalise_endpoint(endpoint)
     if key is None:
-        return AccountSettings(endpoint=endpoint, account_name=account_name)
+        return AccountSettings(
+            endpoint=endpoint, account_name=account_name, allow_insecure_http=allow_insecure_http
+        )
     if account_name is None:
         host = urlsplit(endpoint).hostname or ""
         if host.endswith(".batch.azure.com"):
@@ -107,7 +116,12 @@ def resolve_account(
             raise UsageError(
                 f"an account key needs an account name: set --account-name or {ENV_ACCOUNT}"
             )
-    return AccountSettings(endpoint=endpoint, account_name=account_name, key=key)
+    return AccountSettings(
+        endpoint=endpoint,
+        account_name=account_name,
+        key=key,
+        allow_insecure_http=allow_insecure_http,
+    )
 
 
 def _entra_credential() -> Any:
@@ -136,41 +150,77 @@ def connection_pool_size(concurrency: int | None) -> int | None:
     return concurrency
 
 
+def _client(settings: AccountSettings, endpoint: str, credential: Any, pool: int | None) -> Any:
+    """A `BatchClient`, or a one-line `UsageError` whose advice names the CLI's own flag."""
+    try:
+        return BatchClient(
+            endpoint,
+            credential,
+            max_connections=pool,
+            allow_insecure_http=settings.allow_insecure_http,
+        )
+    except ValueError as exc:  # the client's own check of the endpoint
+        if not settings.allow_insecure_http:
+            try:  # would the flag make it acceptable? (construction opens nothing)
+                BatchClient(endpoint, credential, allow_insecure_http=True)
+            except ValueError:
+                pass
+            else:
+                host = urlsplit(endpoint).hostname
+                raise UsageError(
+                    f"refusing plain http to {host!r}: keys, signatures and tokens would travel "
+                    "unencrypted. Use https, or pass --allow-insecure-http if you really mean it "
+                    "(loopback hosts such as the emulator need no flag)"
+                ) from None
+        raise UsageError(str(exc)) from None
+
+
+async def _local_emulator(stack: contextlib.AsyncExitStack, notice: TextIO | None) -> Any:
+    """Start the emulator on the per-user data folder in this process; say so on stderr."""
+    from batchtasks.emulator import Emulator
+    from batchtasks.emulator.datadir import default_location
+
+    location = default_location()
+    try:
+        emulator = Emulator(location=location, run_tasks=True)
+    except ValueError as exc:
+        raise UsageError(f"the local emulator cannot use its data folder: {exc}") from None
+    emu = await stack.enter_async_context(emulator)
+    # Tasks move on only while some process serves the folder: bring them up to date first.
+    await emu.advance(0)
+    print(
+        f"no Azure Batch account configured; using the local emulator with its data in "
+        f"{location} ('batchtasks emulator reset' wipes it)",
+        file=notice or sys.stderr,
+        flush=True,
+    )
+    return emu
+
+
 @contextlib.asynccontextmanager
 async def open_client(
     settings: AccountSettings,
     *,
     notice: TextIO | None = None,
-    emulator_options: Mapping[str, Any] | None = None,
     concurrency: int | None = None,
 ) -> AsyncIterator[BatchClient]:
-    """Open a `batchtasks.BatchClient` for the settings; start an embedded emulator if needed.
+    """Open a `batchtasks.BatchClient` for the settings; start the local emulator if needed.
 
     Args:
         settings: from `resolve_account`.
-        notice: where to say that the embedded emulator is used (default: stderr).
-        emulator_options: keyword arguments for `batchtasks.emulator.Emulator`.
+        notice: where to say that the local emulator is used (default: stderr).
         concurrency: requests the caller will have in flight at once; the client's connection
             pool is made at least that large.
 
     Yields:
         The open client (closed, and the emulator stopped, on exit).
     """
-    from batchtasks import BatchClient, SharedKeyCredential
+    from batchtasks import SharedKeyCredential
 
     async with contextlib.AsyncExitStack() as stack:
         credential: Any
         if settings.endpoint is None:
-            from batchtasks.emulator import Emulator
-
-            options = {"in_memory": True, **dict(emulator_options or {})}
-            emu = await stack.enter_async_context(Emulator(**options))
-            print(
-                "no Azure Batch account configured; using the embedded emulator at "
-                f"{emu.url} (in-memory)",
-                file=notice or sys.stderr,
-                flush=True,
-            )
+            emu = await _local_emulator(stack, notice)
             endpoint = emu.url
             credential = SharedKeyCredential(emu.account, emu.key)
         elif settings.key is not None:
@@ -180,10 +230,5 @@ async def open_client(
             endpoint = settings.endpoint
             credential = _entra_credential()
             await stack.enter_async_context(credential)
-        try:
-            client = BatchClient(
-                endpoint, credential, max_connections=connection_pool_size(concurrency)
-            )
-        except ValueError as exc:  # the client's own check of the endpoint
-            raise UsageError(str(exc)) from None
+        client = _client(settings, endpoint, credential, connection_pool_size(concurrency))
         yield await stack.enter_async_context(client)

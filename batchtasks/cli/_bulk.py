@@ -18,18 +18,19 @@ import contextlib
 import os
 import stat
 import sys
+import threading
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from batchtasks.cli._account import open_client
-from batchtasks.cli._commands import describe_validation_error, settings_from_args
 from batchtasks.cli._errors import EXIT_FAILURE, EXIT_OK, CliError, InputError, UsageError
 from batchtasks.cli._input import iter_json_items
-from batchtasks.cli._progress import BulkReporter, BulkSummary, ProgressView
+from batchtasks.cli._progress import BulkReporter, BulkSummary, CheckView, ProgressView
 from batchtasks.cli._render import rich_available
+from batchtasks.cli._shared import describe_validation_error, settings_from_args
 
 if TYPE_CHECKING:
     from batchtasks import BatchClient
@@ -37,6 +38,8 @@ if TYPE_CHECKING:
 __all__ = ["TaskFile", "run_add_collection", "submit"]
 
 _BATCH = 256
+#: Files up to this size are checked without a progress bar (well under a second).
+_QUIET_CHECK_BYTES = 4 * 1024 * 1024
 
 
 class TaskFile:
@@ -103,15 +106,51 @@ class TaskFile:
             seen[key] = item.line
             yield task
 
-    def check(self, stream: IO[bytes]) -> int:
+    def check(self, stream: IO[bytes], progress: CheckProgress | None = None) -> int:
         """Read the whole (seekable) file once, validating every task, and rewind it.
+
+        Args:
+            stream: the open file.
+            progress: counters to keep up to date for a progress bar, and the flag that stops
+                the check early (Ctrl-C).
 
         Returns:
             The number of tasks.
+
+        Raises:
+            InputError: a bad task, or a file without any task.
+            CheckStopped: `progress.stop` was set.
         """
-        count = sum(1 for _ in self.tasks(stream))
+        progress = progress or CheckProgress()
+        for _ in self.tasks(stream):
+            progress.tasks += 1
+            if progress.tasks % _BATCH == 0:
+                progress.position = stream.tell()
+                if progress.stop.is_set():
+                    raise CheckStopped
         stream.seek(0)
-        return count
+        if progress.tasks == 0:
+            raise InputError(f"{self.name}: {_NO_TASKS}")
+        return progress.tasks
+
+
+_NO_TASKS = (
+    "no tasks (expected a JSON array of task objects, or one task object per line); "
+    "nothing was sent"
+)
+
+
+class CheckStopped(Exception):
+    """The check of a file was stopped (Ctrl-C) before its end."""
+
+
+@dataclass
+class CheckProgress:
+    """How far the check of a file has come (written by the checking thread)."""
+
+    tasks: int = 0
+    position: int = 0
+    stop: threading.Event = field(default_factory=threading.Event)
 
 
 @dataclass
@@ -133,9 +172,13 @@ def _take(tasks: Iterator[Any], count: int) -> tuple[list[Any], InputError | Non
     return batch, None
 
 
-async def _stream(tasks: Iterator[Any], state: _InputState) -> AsyncIterator[Any]:
-    """Yield tasks read in a worker thread; a bad task ends the input (kept in `state`)."""
-    while True:
+async def _stream(tasks: Iterator[Any], state: _InputState, first: list[Any]) -> AsyncIterator[Any]:
+    """Yield `first`, then tasks read in a worker thread; a bad task ends the input (kept in
+    `state`)."""
+    state.read += len(first)
+    for task in first:
+        yield task
+    while state.error is None:
         batch, error = await asyncio.to_thread(_take, tasks, _BATCH)
         state.read += len(batch)
         for task in batch:
@@ -201,27 +244,89 @@ async def submit(
     return summary
 
 
-async def _ensure_job(client: BatchClient, args: argparse.Namespace) -> None:
+async def _ensure_job(client: BatchClient, args: argparse.Namespace, *, local: bool) -> None:
+    """Make sure the job exists: create it with --create-job, or, in the local emulator, when
+    it is missing (and say so); against an account a missing job stays an error."""
     import batchtasks
     from batchtasks.models import JobAddParameter
 
-    if args.create_job:
-        job = JobAddParameter.model_validate(
-            {"id": args.job_id, "poolInfo": {"poolId": args.pool_id}}
-        )
+    async def create(pool_id: str) -> bool:
+        job = JobAddParameter.model_validate({"id": args.job_id, "poolInfo": {"poolId": pool_id}})
         try:
             await client.jobs.add(job)
-            print(f"created job {args.job_id!r} on pool {args.pool_id!r}", file=sys.stderr)
         except batchtasks.AlreadyExistsError:
-            pass
+            return False
+        return True
+
+    if args.create_job:
+        if await create(args.pool_id):
+            print(f"created job {args.job_id!r} on pool {args.pool_id!r}", file=sys.stderr)
         return
     try:
         await client.jobs.get(args.job_id, select="id")
     except batchtasks.NotFoundError:
-        raise CliError(
-            f"job {args.job_id!r} not found: create it with 'batchtasks job add' "
-            "or pass --create-job --pool-id POOL"
-        ) from None
+        if not local:
+            raise CliError(
+                f"job {args.job_id!r} not found: create it with 'batchtasks job add' "
+                "or pass --create-job --pool-id POOL"
+            ) from None
+        if await create(LOCAL_POOL_ID):
+            print(
+                f"job {args.job_id!r} did not exist in the local emulator: created it on pool "
+                f"{LOCAL_POOL_ID!r} (against an account, a missing job is an error)",
+                file=sys.stderr,
+            )
+
+
+#: The pool of a job the local emulator creates for add-collection (it has no real pools).
+LOCAL_POOL_ID = "local-pool"
+
+
+async def _checked_total(
+    source: TaskFile, stream: IO[bytes], *, progress: bool, summary: BulkSummary, output: str
+) -> int:
+    """Check the whole file in a worker thread, with a bar that shows how far it has come.
+
+    Ctrl-C stops the check at once and still prints the report (nothing was sent: every task
+    read so far is not attempted) before the cancellation goes on.
+    """
+    state = CheckProgress()
+    size = os.fstat(stream.fileno()).st_size
+    worker = asyncio.ensure_future(asyncio.to_thread(source.check, stream, state))
+    # A bar only for a check that takes a while: a small file is checked in a blink.
+    enabled = progress and rich_available() and size > _QUIET_CHECK_BYTES
+    if size > _QUIET_CHECK_BYTES:  # a sign of life even where no bar is drawn (a log, a pipe)
+        print(
+            f"checking {source.name} ({size / 1e6:,.1f} MB) before anything is sent",
+            file=sys.stderr,
+            flush=True,
+        )
+    with CheckView(size, f"checking {source.name}", enabled=enabled) as view:
+        try:
+            while not worker.done():
+                await asyncio.wait({worker}, timeout=0.1)
+                view.update(state.position, state.tasks)
+            view.update(size, state.tasks)
+            return worker.result()
+        except asyncio.CancelledError:
+            state.stop.set()
+            with contextlib.suppress(CheckStopped, CliError):
+                await worker
+            summary.tasks = summary.not_attempted = state.tasks
+            summary.stop_reason = "interrupted while checking the input; nothing was sent"
+            summary.write(output)
+            raise
+
+
+async def _first_tasks(tasks: Iterator[Any], name: str, state: _InputState) -> list[Any]:
+    """Read the start of a pipe before anything is started: a pipe without a single valid task
+    must not create a job or start an emulator. A bad task after good ones is kept in `state`
+    (the tasks before it are sent, then the input error is reported)."""
+    first, error = await asyncio.to_thread(_take, tasks, _BATCH)
+    if not first:
+        raise error or InputError(f"{name}: {_NO_TASKS}")
+    state.error = error
+    return first
 
 
 async def run_add_collection(args: argparse.Namespace) -> int:
@@ -234,19 +339,29 @@ async def run_add_collection(args: argparse.Namespace) -> int:
     source = TaskFile(args.json_file)
     state = _InputState()
     summary = BulkSummary(job_id=args.job_id)
+    progress = not args.no_progress
     # The file is opened (and, when it can be, checked in full) before anything is started.
     with source.open() as stream:
-        total = await asyncio.to_thread(source.check, stream) if source.rereadable() else None
+        if source.rereadable():
+            total: int | None = await _checked_total(
+                source, stream, progress=progress, summary=summary, output=args.output
+            )
+            tasks = source.tasks(stream)
+            first: list[Any] = []
+        else:
+            total = None
+            tasks = source.tasks(stream)
+            first = await _first_tasks(tasks, source.name, state)
         async with open_client(settings, concurrency=args.max_concurrency) as client:
-            await _ensure_job(client, args)
+            await _ensure_job(client, args, local=settings.endpoint is None)
             try:
                 await submit(
                     client,
                     args.job_id,
-                    _stream(source.tasks(stream), state),
+                    _stream(tasks, state, first),
                     total=total,
                     max_concurrency=args.max_concurrency,
-                    progress=not args.no_progress,
+                    progress=progress,
                     task_exists_is_success=args.skip_existing,
                     summary=summary,
                 )
@@ -258,8 +373,16 @@ async def run_add_collection(args: argparse.Namespace) -> int:
         summary.input_error = str(state.error)
     summary.write(args.output)
     if state.error is not None:
-        raise InputError(
-            f"{state.error}; input stopped there; the {summary.tasks:,} tasks before it are "
-            "accounted for above (re-run the fixed file with --skip-existing)"
-        )
+        raise InputError(f"{state.error}; input stopped there; {_rerun_advice(summary)}")
     return EXIT_FAILURE if summary.unsuccessful else EXIT_OK
+
+
+def _rerun_advice(summary: BulkSummary) -> str:
+    """What to do next, true for where the tasks went (the local emulator keeps them too)."""
+    if summary.added_total == 0:
+        return f"the {summary.tasks:,} tasks before it were not added: re-run the fixed file"
+    return (
+        f"the {summary.tasks:,} tasks before it are accounted for above and the "
+        f"{summary.added_total:,} added stay in job {summary.job_id!r}: re-run the fixed file "
+        "with --skip-existing"
+    )

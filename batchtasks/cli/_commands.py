@@ -10,55 +10,31 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from batchtasks.cli._account import AccountSettings, open_client, resolve_account
-from batchtasks.cli._debug import mask_secret
+from batchtasks.cli._account import open_client
 from batchtasks.cli._errors import EXIT_OK, InputError, UsageError
+from batchtasks.cli._output import done as _done
+from batchtasks.cli._output import print_list as _print_list
+from batchtasks.cli._output import print_one as _print_one
 from batchtasks.cli._render import (
     require_rich,
-    write_json,
-    write_json_items,
-    write_record,
-    write_table,
 )
 from batchtasks.cli._runner import run_async
+from batchtasks.cli._shared import describe_validation_error, settings_from_args
 
 if TYPE_CHECKING:
     from batchtasks import BatchClient
     from batchtasks.models import JobAddParameter, TaskAddParameter, TaskConstraints
 
-__all__ = ["describe_validation_error", "read_json_document", "run_command", "settings_from_args"]
+__all__ = ["read_json_document", "run_command"]
 
 TASK_COLUMNS = ("id", "state", "executionInfo/exitCode", "displayName", "commandLine")
 JOB_COLUMNS = ("id", "state", "poolInfo/poolId", "priority", "creationTime")
 SUBTASK_COLUMNS = ("id", "state", "exitCode", "nodeInfo/nodeId")
-
-
-def settings_from_args(args: argparse.Namespace) -> AccountSettings:
-    """Resolve the account from the parsed flags and the environment (and mask the key)."""
-    settings = resolve_account(
-        endpoint=getattr(args, "account_endpoint", None),
-        account_name=getattr(args, "account_name", None),
-        key=getattr(args, "account_key", None),
-    )
-    mask_secret(settings.key)
-    return settings
-
-
-def describe_validation_error(exc: ValidationError) -> str:
-    """One line naming each invalid field by its wire path (``constraints.maxTaskRetryCount``)."""
-    parts = []
-    for error in exc.errors()[:3]:
-        where = ".".join(str(p) for p in error.get("loc", ())) or "task"
-        parts.append(f"{where}: {error.get('msg', 'invalid')}")
-    more = len(exc.errors()) - 3
-    if more > 0:
-        parts.append(f"and {more} more")
-    return "; ".join(parts)
 
 
 def read_json_document(path: str) -> Any:
@@ -80,30 +56,6 @@ def read_json_document(path: str) -> Any:
         raise InputError(
             f"{name}:{exc.lineno}: malformed JSON: {exc.msg} (column {exc.colno})"
         ) from None
-
-
-async def _print_list(
-    items: AsyncIterator[Any], args: argparse.Namespace, columns: Sequence[str]
-) -> None:
-    if args.output == "json":
-        await write_json_items(items)
-        return
-    select = getattr(args, "select", None)
-    if select:
-        columns = [name.strip() for name in select.split(",") if name.strip()]
-    rows = [item async for item in items]
-    write_table(rows, columns)
-
-
-def _print_one(obj: Any, args: argparse.Namespace, title: str) -> None:
-    if args.output == "json":
-        write_json(obj)
-    else:
-        write_record(obj, title=title)
-
-
-def _done(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def _task_from_args(args: argparse.Namespace) -> TaskAddParameter:
@@ -179,12 +131,12 @@ async def _run_task(args: argparse.Namespace, client: BatchClient, payload: Any)
             expand=args.expand,
             max_results=args.max_results,
         )
-        await _print_list(pager, args, TASK_COLUMNS)
+        await _print_list(pager, args, TASK_COLUMNS, f"tasks in job {args.job_id!r}")
     elif verb == "list-subtasks":
         subtasks = tasks.list_subtasks(args.job_id, args.task_id, select=args.select)
-        await _print_list(subtasks, args, SUBTASK_COLUMNS)
+        await _print_list(subtasks, args, SUBTASK_COLUMNS, f"subtasks of task {args.task_id!r}")
     elif verb == "update":
-        await tasks.update(args.job_id, args.task_id, constraints=_constraints(args))
+        await tasks.update(args.job_id, args.task_id, constraints=payload)
         _done(f"updated task {args.task_id!r} of job {args.job_id!r}")
     else:
         operation: Callable[[str, str], Awaitable[Any]] = getattr(tasks, verb)
@@ -194,7 +146,7 @@ async def _run_task(args: argparse.Namespace, client: BatchClient, payload: Any)
     return EXIT_OK
 
 
-def _constraints(args: argparse.Namespace) -> TaskConstraints | None:
+def _constraints(args: argparse.Namespace) -> TaskConstraints:
     from batchtasks.models import TaskConstraints
 
     data: dict[str, Any] = {}
@@ -205,7 +157,11 @@ def _constraints(args: argparse.Namespace) -> TaskConstraints | None:
     if args.max_task_retry_count is not None:
         data["maxTaskRetryCount"] = args.max_task_retry_count
     if not data:
-        return None
+        # The service would reset every constraint to its default: never by accident.
+        raise UsageError(
+            "task update needs at least one of --max-wall-clock-time, --retention-time, "
+            "--max-task-retry-count (the constraints you leave out return to their defaults)"
+        )
     try:
         return TaskConstraints.model_validate(data)
     except ValidationError as exc:
@@ -225,16 +181,18 @@ async def _run_job(args: argparse.Namespace, client: BatchClient, payload: Any) 
         _done(f"deleting job {args.job_id!r} (the service removes it and its tasks)")
     else:
         pager = jobs.list(filter=args.filter, select=args.select, max_results=args.max_results)
-        await _print_list(pager, args, JOB_COLUMNS)
+        await _print_list(pager, args, JOB_COLUMNS, "jobs")
     return EXIT_OK
 
 
 async def _run_resource(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     # The body of an add is read (once: it may be stdin) and checked before anything starts.
-    payload: TaskAddParameter | JobAddParameter | None = None
+    payload: TaskAddParameter | JobAddParameter | TaskConstraints | None = None
     if args.verb == "add":
         payload = _task_from_args(args) if args.command == "task" else _job_from_args(args)
+    elif args.command == "task" and args.verb == "update":
+        payload = _constraints(args)
     async with open_client(settings) as client:
         if args.command == "task":
             return await _run_task(args, client, payload)

@@ -13,6 +13,9 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from batchtasks.cli._errors import EXIT_OK
+from batchtasks.cli._output import done as _done
+from batchtasks.cli._output import print_list as _print_list
+from batchtasks.cli._output import print_one as _print_one
 
 if TYPE_CHECKING:
     from batchtasks import BatchClient
@@ -75,7 +78,6 @@ def add_file_commands(
 
 async def run_files(args: argparse.Namespace, client: BatchClient) -> int:
     """Run ``task files <verb>``."""
-    from batchtasks.cli._commands import _done, _print_list, _print_one
 
     files = client.files
     verb = args.file_verb
@@ -87,7 +89,7 @@ async def run_files(args: argparse.Namespace, client: BatchClient) -> int:
             filter=args.filter,
             max_results=args.max_results,
         )
-        await _print_list(pager, args, FILE_COLUMNS)
+        await _print_list(pager, args, FILE_COLUMNS, f"files of task {args.task_id!r}")
     elif verb == "show":
         properties = await files.get_properties_from_task(args.job_id, args.task_id, args.file_path)
         _print_one(properties, args, f"{args.file_path} of task {args.task_id}")

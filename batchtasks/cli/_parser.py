@@ -10,20 +10,23 @@ from __future__ import annotations
 import argparse
 
 from batchtasks import __version__
+from batchtasks.cli._durations import iso_duration
 from batchtasks.cli._files import add_file_commands
 from batchtasks.cli._wait import add_job_task_counts, add_task_wait
+from batchtasks.emulator.safeargs import SecretSafeArgumentParser
 
 __all__ = ["build_parser"]
 
 _DESCRIPTION = (
     "Command line for the Azure Batch Task API and its local emulator. "
-    "With no account configured, commands run against an embedded in-memory emulator."
+    "With no account configured, commands run against the local emulator, whose jobs and tasks "
+    "are kept in a per-user data folder ('batchtasks emulator reset' wipes them)."
 )
 _ACCOUNT_HELP = (
     "Account selection, as in the Azure CLI: flags, else the environment variables "
     "AZURE_BATCH_ENDPOINT, AZURE_BATCH_ACCOUNT, AZURE_BATCH_ACCESS_KEY. An endpoint without a "
     "key uses Microsoft Entra ID (azure-identity's DefaultAzureCredential). Nothing configured: "
-    "an embedded emulator is started for the command."
+    "the local emulator (its data kept in a per-user folder, or $BATCHTASKS_EMULATOR_LOCATION)."
 )
 
 
@@ -66,6 +69,12 @@ def _common_parent(*, account: bool = True) -> argparse.ArgumentParser:
             "--account-key",
             metavar="KEY",
             help="Shared Key (prefer AZURE_BATCH_ACCESS_KEY: command lines are visible to ps).",
+        )
+        group.add_argument(
+            "--allow-insecure-http",
+            action="store_true",
+            help="Allow a plain http:// endpoint beyond loopback (keys and signatures would "
+            "travel unencrypted).",
         )
     parent.add_argument(
         "--output",
@@ -115,7 +124,13 @@ def _add_task_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     p.add_argument("--select", metavar="PROPS", help="OData $select.")
     p.add_argument("--expand", metavar="PROPS", help="OData $expand (stats).")
 
-    p = verbs.add_parser("list", parents=[common], help="List the tasks of a job.")
+    p = verbs.add_parser(
+        "list",
+        parents=[common],
+        help="List the tasks of a job.",
+        description="List the tasks of a job, a page at a time (--max-results per page), "
+        "optionally filtered with an OData $filter and narrowed with $select.",
+    )
     _add_ids(p, task=False)
     _add_list_query(p)
 
@@ -133,17 +148,29 @@ def _add_task_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
         p = verbs.add_parser(verb, parents=[common], help=text)
         _add_ids(p, task=True)
 
-    add_file_commands(verbs, common, _add_ids)
     add_task_wait(verbs, common)
+    add_file_commands(verbs, common, _add_ids)
 
     p = verbs.add_parser(
         "update",
         parents=[common],
         help="Replace a task's constraints (omitted ones return to their defaults).",
+        description="Replace a task's constraints, as the service does: the constraints you "
+        "leave out return to their defaults. At least one option is required.",
     )
     _add_ids(p, task=True)
-    p.add_argument("--max-wall-clock-time", metavar="DURATION", help="ISO 8601, e.g. PT1H.")
-    p.add_argument("--retention-time", metavar="DURATION", help="ISO 8601, e.g. P7D.")
+    p.add_argument(
+        "--max-wall-clock-time",
+        type=iso_duration,
+        metavar="DURATION",
+        help="ISO 8601 duration, e.g. PT1H (1 hour), PT30M, P2D.",
+    )
+    p.add_argument(
+        "--retention-time",
+        type=iso_duration,
+        metavar="DURATION",
+        help="ISO 8601 duration, e.g. P7D (7 days), PT12H.",
+    )
     p.add_argument(
         "--max-task-retry-count",
         type=int,
@@ -198,7 +225,10 @@ def build_parser() -> argparse.ArgumentParser:
     Returns:
         The parser; ``args.command`` (and ``args.verb`` for task/job) name what to run.
     """
-    parser = argparse.ArgumentParser(prog="batchtasks", description=_DESCRIPTION)
+    # Usage errors quote what they could not use: never a key (or a URL's user-info).
+    parser: argparse.ArgumentParser = SecretSafeArgumentParser(
+        prog="batchtasks", description=_DESCRIPTION
+    )
     parser.add_argument("--version", action="version", version=f"batchtasks {__version__}")
     parser.add_argument(
         "--debug", action="store_true", default=False, help="Debug logging and tracebacks."
@@ -254,10 +284,30 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "sample-tasks",
         help="Write generated sample tasks as JSON Lines (input for add-collection).",
+        description="Write generated render and ETL tasks in the service's task shape to "
+        "stdout, as JSON Lines (or one JSON array), e.g. 'batchtasks sample-tasks --count 1000 "
+        "| batchtasks add-collection --job-id J --json-file -'. The same seed gives the same "
+        "tasks.",
     )
-    p.add_argument("--count", type=_non_negative_int, default=1000, metavar="N")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--id-prefix", default="", metavar="TEXT")
+    p.add_argument(
+        "--count",
+        type=_non_negative_int,
+        default=1000,
+        metavar="N",
+        help="How many tasks to write (default 1000).",
+    )
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="Seed of the generator: the same seed writes the same tasks (default 0).",
+    )
+    p.add_argument(
+        "--id-prefix",
+        default="",
+        metavar="TEXT",
+        help="Text put in front of every task id, e.g. to add the same tasks to a job twice.",
+    )
     p.add_argument(
         "--format", choices=("jsonl", "json"), default="jsonl", help="JSON Lines or one array."
     )

@@ -27,6 +27,7 @@ __all__ = [
     "MAX_FAILURE_DETAILS",
     "BulkReporter",
     "BulkSummary",
+    "CheckView",
     "ProgressView",
     "StateView",
 ]
@@ -145,10 +146,19 @@ class BulkSummary:
             show_header=False,
         )
         if self.failures:
+            # Failed, unknown and not attempted alike: the title must not call them all failed.
             shown = self.failures[:_FAILURES_IN_TABLE]
             more = self.unsuccessful - len(shown)
-            title = "failed tasks" + (f" (first {len(shown)}, {more:,} more)" if more > 0 else "")
-            write_table(shown, ["taskId", "outcome", "code", "message"], title=title, out=out)
+            title = "tasks not added" + (
+                f" (first {len(shown)}, {more:,} more)" if more > 0 else ""
+            )
+            write_table(
+                shown,
+                ["taskId", "outcome", "code", "message"],
+                title=title,
+                out=out,
+                whole=("taskId", "outcome", "code"),
+            )
 
 
 class _LiveBar:
@@ -234,20 +244,39 @@ class ProgressView(_LiveBar):
                 "[green]{task.fields[added]:,} added",
                 "[yellow]{task.fields[retried]:,} retried",
                 "[red]{task.fields[failed]:,} failed",
+                "[magenta]{task.fields[other]}",
                 "{task.fields[rate]:,.0f} tasks/s",
             ],
-            {"submitted": 0, "added": 0, "retried": 0, "failed": 0, "rate": 0.0},
+            {"submitted": 0, "added": 0, "retried": 0, "failed": 0, "other": "", "rate": 0.0},
             enabled=enabled,
             stream=stream,
             counter=False,
         )
 
-    def update(
-        self, *, submitted: int, added: int, retried: int, failed: int, done: int, rate: float
-    ) -> None:
-        """Show new counts; `done` is the number of tasks with a final outcome."""
+    def update(self, summary: BulkSummary, *, submitted: int, rate: float) -> None:
+        """Show the summary's counts, named as the report names them.
+
+        Args:
+            summary: the outcomes so far (failed, unknown and not attempted kept apart).
+            submitted: tasks read from the input so far.
+            rate: tasks with a final outcome per second.
+        """
+        others = [
+            f"{count:,} {label}"
+            for count, label in (
+                (summary.unknown, "unknown"),
+                (summary.not_attempted, "not attempted"),
+            )
+            if count
+        ]
         self._update(
-            done, submitted=submitted, added=added, retried=retried, failed=failed, rate=rate
+            summary.tasks,
+            submitted=submitted,
+            added=summary.added_total,
+            retried=summary.retries,
+            failed=summary.failed,
+            other=", ".join(others),
+            rate=rate,
         )
 
 
@@ -301,6 +330,7 @@ class BulkReporter:
         self.view = view
         self._started = time.perf_counter()
         self._submitted = 0
+        self._rate = 0.0
 
     def on_result(self, outcome: TaskAddOutcome) -> None:
         """Count one task's terminal outcome (a `TaskAddOutcome`)."""
@@ -338,19 +368,15 @@ class BulkReporter:
         s = self.summary
         s.retries = progress.retried
         s.requests = progress.requests
-        self._submitted = progress.submitted
-        self.view.update(
-            submitted=progress.submitted,
-            added=progress.added,
-            retried=progress.retried,
-            failed=progress.failed + progress.not_attempted,
-            done=progress.added + progress.failed + progress.not_attempted,
-            rate=progress.tasks_per_second,
-        )
+        self._submitted = max(self._submitted, progress.submitted)
+        self._rate = progress.tasks_per_second
+        self.view.update(s, submitted=self._submitted, rate=self._rate)
 
     def finish(self) -> BulkSummary:
-        """Record the wall time and return the summary."""
+        """Record the wall time, show the final counts on the bar, and return the summary."""
         self.summary.wall_time = time.perf_counter() - self._started
+        self._submitted = max(self._submitted, self.summary.tasks)
+        self.view.update(self.summary, submitted=self._submitted, rate=self._rate)
         return self.summary
 
 
@@ -360,3 +386,31 @@ def _failure_message(outcome: TaskAddOutcome) -> str:
     text = message or outcome.reason or str(outcome.outcome)
     # The service appends "\nRequestId:...\nTime:..." to messages; the first line is the message.
     return str(text).splitlines()[0] if text else ""
+
+
+class CheckView(_LiveBar):
+    """Checking a task file before anything is sent: bytes read of the file, tasks checked.
+
+    Args:
+        size: the file's size in bytes.
+        description: the label in front of the bar.
+        enabled: False draws nothing.
+        stream: where to draw (default: stderr).
+    """
+
+    def __init__(
+        self, size: int, description: str, *, enabled: bool = True, stream: TextIO | None = None
+    ) -> None:
+        super().__init__(
+            max(size, 1),
+            description,
+            ["{task.fields[tasks]:,} tasks checked", "{task.percentage:>3.0f}%"],
+            {"tasks": 0},
+            enabled=enabled,
+            stream=stream,
+            counter=False,
+        )
+
+    def update(self, position: int, tasks: int) -> None:
+        """Show how far the check has read (`position` bytes) and how many tasks it checked."""
+        self._update(position, tasks=tasks)

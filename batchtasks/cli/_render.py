@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import AsyncIterable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterable, Collection, Iterable, Mapping, Sequence
 from types import ModuleType
 from typing import Any, TextIO
 
@@ -138,12 +138,19 @@ def write_table(
     title: str | None = None,
     out: TextIO | None = None,
     show_header: bool = True,
+    whole: Collection[str] = (),
 ) -> int:
-    """Draw rows as a rich table with the given columns (flattened paths); return the row count."""
+    """Draw rows as a rich table with the given columns (flattened paths); return the row count.
+
+    Columns named in `whole` (ids, codes) are never broken across lines; the others fold.
+    """
     rich = require_rich()
     table = rich.table.Table(title=title, show_header=show_header)
     for column in columns:
-        table.add_column(column, overflow="fold")
+        if column in whole:
+            table.add_column(column, no_wrap=True)
+        else:
+            table.add_column(column, overflow="fold", ratio=1)
     count = 0
     for row in rows:
         flat = flatten(to_jsonable(row))

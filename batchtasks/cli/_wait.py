@@ -77,8 +77,8 @@ def add_task_wait(verbs: Any, common: argparse.ArgumentParser) -> None:
 async def run_job_task_counts(args: argparse.Namespace) -> int:
     """``job task-counts``: one row per state with the task and slot counts."""
     from batchtasks.cli._account import open_client
-    from batchtasks.cli._commands import settings_from_args
     from batchtasks.cli._render import write_json, write_table
+    from batchtasks.cli._shared import settings_from_args
 
     async with open_client(settings_from_args(args)) as client:
         result = await client.jobs.get_task_counts(args.job_id)
@@ -98,8 +98,8 @@ async def run_task_wait(args: argparse.Namespace) -> int:
     """``task wait``: watch, draw the bar, print the summary; 1 on failure or timeout."""
     from batchtasks import WaitTimeoutError
     from batchtasks.cli._account import open_client
-    from batchtasks.cli._commands import settings_from_args
     from batchtasks.cli._progress import StateView
+    from batchtasks.cli._shared import settings_from_args
 
     options: dict[str, Any] = {
         "task_ids": args.task_ids,

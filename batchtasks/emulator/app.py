@@ -23,14 +23,17 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from .auth import verify
+from .connections import ConnectionGuard, ConnectionLimits
 from .constants import ERROR_CONTENT_TYPE
 from .context import CLOSE_CONNECTION, CONTEXT, OPERATION, REQUEST_ID, Context
-from .errors import ApiError, error_body
+from .errors import ERRORS, ApiError, error_body
 from .faults import FaultConfig
 from .files import files
 from .formats import iso7, utcnow
+from .guard import HostPolicy, guard_middleware
 from .job_routes import job_routes
 from .openapi import openapi_document
 from .protocol import base_url, stamp_headers
@@ -65,6 +68,60 @@ def error_response(request: web.Request, exc: ApiError) -> web.Response:
         status=exc.status,
         headers=headers,
     )
+
+
+def _socket_base(request: web.BaseRequest) -> str:
+    # The address the connection came in on: a refused request's Host is not to be trusted (and
+    # may be missing, where aiohttp would look up this machine's name).
+    sockname = request.transport.get_extra_info("sockname") if request.transport else None
+    if isinstance(sockname, tuple) and len(sockname) >= 2:
+        host = f"[{sockname[0]}]" if ":" in str(sockname[0]) else str(sockname[0])
+        return f"http://{host}:{sockname[1]}"
+    return "http://127.0.0.1"
+
+
+def refusal_response(
+    request: web.BaseRequest, status: int, code: str, values: list[tuple[str, str]]
+) -> web.Response:
+    """A Batch error answer to a request refused before routing (bad head, foreign Host)."""
+    request_id = str(uuid.uuid4())
+    body = error_body(
+        code,
+        ERRORS[code].message,
+        values,
+        request_id=request_id,
+        time_text=iso7(utcnow()),
+        metadata_base=_socket_base(request),
+    )
+    return web.Response(
+        body=json.dumps(body, separators=(",", ":")).encode("utf-8"),
+        status=status,
+        headers={
+            "Content-Type": ERROR_CONTENT_TYPE,
+            "request-id": request_id,
+            "DataServiceVersion": "3.0",
+            "Server": "batchtasks-emulator",
+        },
+    )
+
+
+def _refused_head(request: web.BaseRequest, status: int, code: str, reason: str) -> web.Response:
+    return refusal_response(request, status, code, [("Reason", reason)])
+
+
+def _refused_host(request: web.Request, header: str, reason: str) -> web.Response:
+    value = request.headers.get(header, "")[:128]
+    return refusal_response(
+        request,
+        400,
+        "InvalidHeaderValue",
+        [("HeaderName", header), ("HeaderValue", value), ("Reason", reason)],
+    )
+
+
+def connection_guard(limits: ConnectionLimits) -> ConnectionGuard:
+    """A `ConnectionGuard` whose refusals are Batch error bodies."""
+    return ConnectionGuard(limits, _refused_head)
 
 
 def _api_version(request: web.Request) -> None:
@@ -269,19 +326,30 @@ async def openapi(request: web.Request) -> web.Response:
     return web.json_response(openapi_document(base_url(request)))
 
 
-def build_app(context: Context, *, client_max_size: int) -> web.Application:
+def build_app(
+    context: Context,
+    *,
+    client_max_size: int,
+    host_policy: HostPolicy | None = None,
+    connections: ConnectionGuard | None = None,
+) -> web.Application:
     """Create the aiohttp application for one emulator.
 
     Args:
         context: shared state.
         client_max_size: aiohttp's own body cap; kept above the fault-configurable body limit
             because handlers enforce the limit themselves with a streaming read.
+        host_policy: which Host values are answered (default: loopback names only).
+        connections: the connection guard, whose middleware marks connections busy.
     """
-    app = web.Application(middlewares=[batch_middleware], client_max_size=client_max_size)
+    middlewares: list[Middleware] = [] if connections is None else [connections.middleware]
+    middlewares += [guard_middleware(host_policy or HostPolicy("127.0.0.1"), _refused_host)]
+    middlewares.append(batch_middleware)
+    app = web.Application(middlewares=middlewares, client_max_size=client_max_size)
     app[CONTEXT] = context
     app.add_routes(admin)
     app.add_routes(job_routes)
     app.add_routes(routes)
-    app.add_routes(files)
     app.add_routes(taskcount_routes)
+    app.add_routes(files)
     return app

@@ -1,8 +1,10 @@
 """Command line of the emulator: ``python -m batchtasks.emulator`` (and ``batchtasks emulator``).
 
 `build_parser()` + `main(argv) -> int` so the ``batchtasks`` CLI can delegate. Prints one line
-with the URL once listening, then serves until Ctrl-C / SIGTERM. Must never print the key unless
-asked to (it is the public dev key by default, but a user-supplied key is a secret).
+with the URL and where the data lives once listening, then serves until Ctrl-C / SIGTERM;
+``reset`` wipes a data folder instead (`batchtasks.emulator.reset_cli`). Bad arguments end with
+one line and exit code 2, never a traceback. Must never print the key unless asked to (it is the
+public dev key by default, but a user-supplied key is a secret).
 """
 
 from __future__ import annotations
@@ -10,34 +12,64 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Final
 
-from .constants import DEFAULT_LOCATION, DEV_ACCOUNT, DEV_KEY
+from .connections import ConnectionLimits
+from .constants import DEV_ACCOUNT, DEV_KEY
+from .datadir import LOCATION_ENV, default_location
+from .execute import ExecuteConfig
 from .faults import FaultConfig
+from .safeargs import SecretSafeArgumentParser
 from .server import Emulator
 
+#: Environment variables for the secrets (a command line is visible to every user via ps).
+ENV_KEY: Final = "BATCHTASKS_EMULATOR_KEY"
+ENV_BEARER_TOKEN: Final = "BATCHTASKS_EMULATOR_BEARER_TOKEN"  # noqa: S105 - a name
 
-def build_parser(prog: str = "python -m batchtasks.emulator") -> argparse.ArgumentParser:
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be 0 (any free port) to 65535, got {value}")
+    return value
+
+
+PROG = "python -m batchtasks.emulator"
+
+
+def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     """The argument parser (exposed for the ``batchtasks emulator`` subcommand)."""
-    p = argparse.ArgumentParser(
+    p = SecretSafeArgumentParser(
         prog=prog,
         description="Local emulator of the Azure Batch Task REST API (api-version "
         "2024-02-01.19.0). Admin endpoints: /_emulator/faults, /_emulator/stats, "
-        "/_emulator/reset, /_emulator/advance, /_emulator/openapi.json.",
+        "/_emulator/reset, /_emulator/advance, /_emulator/openapi.json. "
+        f"'{prog} reset' deletes the jobs and tasks kept in a data folder.",
     )
     p.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=0, help="TCP port (default 0: any free port)")
+    p.add_argument(
+        "--port", type=_port, default=0, help="TCP port 0-65535 (default 0: any free port)"
+    )
     p.add_argument("--account", default=DEV_ACCOUNT, help=f"account name (default {DEV_ACCOUNT})")
     p.add_argument(
-        "--key", default=DEV_KEY, help="base64 account key (default: the documented dev key)"
+        "--key",
+        default=None,
+        help=f"base64 account key (prefer ${ENV_KEY}: command lines are visible to ps; "
+        "default: the documented dev key)",
     )
     where = p.add_mutually_exclusive_group()
     where.add_argument(
         "--location",
         default=None,
-        help=f"directory for the SQLite database (default ./{DEFAULT_LOCATION}/)",
+        help="directory for the SQLite database (default: the per-user data folder the "
+        f"batchtasks command line uses, or ${LOCATION_ENV}; now {default_location()})",
     )
     where.add_argument("--in-memory", action="store_true", help="keep data in memory only")
     p.add_argument(
@@ -45,6 +77,16 @@ def build_parser(prog: str = "python -m batchtasks.emulator") -> argparse.Argume
         action=argparse.BooleanOptionalAction,
         default=False,
         help="simulate task execution (default: tasks stay active until terminated)",
+    )
+    p.add_argument(
+        "--execute",
+        action="store_true",
+        help="run task command lines as real local processes, as this user (loopback only)",
+    )
+    pool = ExecuteConfig()
+    p.add_argument("--nodes", type=int, default=pool.nodes, help="--execute: virtual nodes")
+    p.add_argument(
+        "--task-slots-per-node", type=int, default=pool.task_slots_per_node, help="slots per node"
     )
     p.add_argument("--clock-speed", type=float, default=1.0, help="simulated seconds per second")
     p.add_argument("--task-seconds", type=float, default=1.0, help="default simulated task time")
@@ -54,7 +96,37 @@ def build_parser(prog: str = "python -m batchtasks.emulator") -> argparse.Argume
         const="",
         default=None,
         metavar="TOKEN",
-        help="dev mode: also accept Bearer tokens (any non-empty one, or only TOKEN)",
+        help="dev mode: also accept Bearer tokens (any non-empty one, or only TOKEN; prefer "
+        f"${ENV_BEARER_TOKEN}, which turns this on for that one token)",
+    )
+    net = p.add_argument_group("network limits (see docs/reliability.md)")
+    net.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also answer requests whose Host is NAME (repeatable; '*' for any). Loopback "
+        "names and the --host address are always answered.",
+    )
+    defaults = ConnectionLimits()
+    net.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=defaults.idle_timeout,
+        help=f"close a connection idle this many seconds (default {defaults.idle_timeout:g})",
+    )
+    net.add_argument(
+        "--head-timeout",
+        type=float,
+        default=defaults.head_timeout,
+        help="close a connection whose request head takes longer than this many seconds "
+        f"(default {defaults.head_timeout:g})",
+    )
+    net.add_argument(
+        "--max-connections",
+        type=int,
+        default=None,
+        help="open connections at most (default: 1000, or the open-file limit minus 64)",
     )
     p.add_argument(
         "--no-clock-skew-check",
@@ -75,12 +147,22 @@ def build_parser(prog: str = "python -m batchtasks.emulator") -> argparse.Argume
     return p
 
 
-def emulator_from_args(args: argparse.Namespace) -> Emulator:
-    """Build an `Emulator` from parsed arguments.
+def emulator_from_args(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> Emulator:
+    """Build an `Emulator` from parsed arguments (and the secrets' environment variables).
+
+    Args:
+        args: parsed arguments.
+        env: the environment (default `os.environ`): ``BATCHTASKS_EMULATOR_KEY`` is the key
+            unless ``--key`` is given; ``BATCHTASKS_EMULATOR_BEARER_TOKEN`` accepts that bearer
+            token unless ``--accept-bearer`` is given.
 
     Raises:
-        ValueError: invalid fault settings or location.
+        ValueError: invalid fault, network or location settings.
     """
+    env = os.environ if env is None else env
+    accept_bearer = args.accept_bearer
+    if accept_bearer is None and env.get(ENV_BEARER_TOKEN):
+        accept_bearer = env[ENV_BEARER_TOKEN]
     faults = FaultConfig(
         seed=args.fault_seed,
         latency_ms=args.latency_ms,
@@ -97,16 +179,25 @@ def emulator_from_args(args: argparse.Namespace) -> Emulator:
         host=args.host,
         port=args.port,
         account=args.account,
-        key=args.key,
-        location=None if args.in_memory else (args.location or DEFAULT_LOCATION),
+        key=args.key or env.get(ENV_KEY) or DEV_KEY,
+        location=None if args.in_memory else (args.location or default_location()),
         in_memory=args.in_memory,
         faults=faults,
         run_tasks=args.run_tasks,
         clock_speed=args.clock_speed,
         task_seconds=args.task_seconds,
-        accept_bearer=args.accept_bearer is not None,
-        bearer_token=args.accept_bearer or None,
+        accept_bearer=accept_bearer is not None,
+        bearer_token=accept_bearer or None,
         check_clock_skew=not args.no_clock_skew_check,
+        execute=args.execute,
+        nodes=args.nodes,
+        task_slots_per_node=args.task_slots_per_node,
+        allowed_hosts=args.allowed_host,
+        connection_limits=ConnectionLimits(
+            idle_timeout=args.idle_timeout,
+            head_timeout=args.head_timeout,
+            max_connections=args.max_connections,
+        ),
     )
 
 
@@ -126,8 +217,10 @@ async def serve(emulator: Emulator, ready_message: bool = True) -> None:
                 flush=True,
             )
         if ready_message:
+            where = "in memory" if emulator.location is None else emulator.location.parent
             print(
-                f"batchtasks emulator listening on {emulator.url} (account {emulator.account})",
+                f"batchtasks emulator listening on {emulator.url} (account {emulator.account}, "
+                f"data {where})",
                 flush=True,
             )
         await stop.wait()
@@ -143,17 +236,27 @@ def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
     Returns:
         Process exit code (0 on a clean stop, 2 on bad arguments, 1 on start failure).
     """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["reset"]:
+        from .reset_cli import main as reset_main
+
+        return reset_main(argv[1:], prog=f"{prog or PROG} reset")
     parser = build_parser(prog) if prog else build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, or a usage error argparse has already printed
+        return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 2
     try:
         emulator = emulator_from_args(args)
     except ValueError as exc:
-        parser.error(str(exc))
+        parser.print_usage(sys.stderr)
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return 2
     try:
         asyncio.run(serve(emulator))
     except KeyboardInterrupt:
         return 0
-    except OSError as exc:
+    except (OSError, OverflowError, ValueError) as exc:
         print(f"batchtasks emulator: cannot start: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -38,4 +38,3 @@ JSON_CONTENT_TYPE: Final = "application/json;odata=minimalmetadata"
 
 #: SQLite file name inside the ``--location`` directory (fixed: the user names only the directory).
 DB_FILENAME: Final = "batchtasks-emulator.sqlite3"
-DEFAULT_LOCATION: Final = ".batchtasks-emulator"

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from .auth import AuthConfig
+from .clock import SimClock
 from .faults import FaultInjector
-from .lifecycle import Lifecycle, SimClock
+from .lifecycle import Lifecycle
 from .nodefs import NodeFiles
 from .store import Store
 

@@ -54,6 +54,10 @@ LIVE_INDEX = (
 _TICKS_AT_EPOCH = 621_355_968_000_000_000  # .NET ticks at 1970-01-01, so ETags look real
 
 
+#: Seconds a write waits for another process's transaction on the same file.
+_BUSY_TIMEOUT = 60.0
+
+
 def resolve_location(location: str | Path) -> Path:
     """Resolve the persistence directory the user named, create it, return the DB file path.
 
@@ -61,12 +65,17 @@ def resolve_location(location: str | Path) -> Path:
     request or the user's input is ever joined below it.
 
     Raises:
-        ValueError: the location exists and is not a directory, or the DB file is a symlink.
+        ValueError: the location exists and is not a directory, cannot be created, or the DB
+            file is a symlink.
     """
     directory = Path(location).expanduser().resolve()
     if directory.exists() and not directory.is_dir():
         raise ValueError("the emulator location exists and is not a directory")
-    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ValueError(f"cannot create the emulator location {directory}: {reason}") from None
     db = directory / DB_FILENAME
     if db.is_symlink():
         raise ValueError("the emulator database must not be a symbolic link")
@@ -107,7 +116,9 @@ class Database:
 
     def _connect(self) -> sqlite3.Connection:
         target = ":memory:" if self.path is None else str(self.path)
-        conn = sqlite3.connect(target, isolation_level=None)
+        # Other processes may share the file (the CLI's default data folder): a writer waits for
+        # theirs to commit instead of failing with "database is locked".
+        conn = sqlite3.connect(target, isolation_level=None, timeout=_BUSY_TIMEOUT)
         if self.path is not None:
             conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")

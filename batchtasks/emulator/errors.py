@@ -114,6 +114,11 @@ ERRORS: dict[str, ErrorSpec] = {
     "ServerBusy": ErrorSpec(
         503, "The server is currently unable to receive requests. Please retry your request."
     ),
+    # Answers to request heads the HTTP layer refuses. The real front end answers these itself
+    # (not with a Batch body); the emulator keeps the Batch shape so clients parse one format.
+    "RequestUrlTooLong": ErrorSpec(414, "The request URL is too long."),
+    "RequestHeaderFieldsTooLarge": ErrorSpec(431, "The request headers are too large."),
+    "InvalidHttpRequest": ErrorSpec(400, "The request is not a valid HTTP request."),
 }
 
 

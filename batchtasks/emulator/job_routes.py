@@ -177,7 +177,7 @@ def schedule_purge(c: Context, job_id: str) -> None:
             await asyncio.sleep(c.job_delete_delay)
         with contextlib.suppress(ApiError):  # already gone (e.g. reset)
             await c.store.modify_job(job_id, lambda _job: None)
-            await asyncio.to_thread(c.nodes.remove_job, job_id)  # its task files go too
+            await asyncio.to_thread(c.nodes.remove_job, job_id)
 
     task = asyncio.create_task(purge())
     c.background.add(task)

@@ -1,20 +1,20 @@
-"""Simulated execution of tasks: the clock, and the state machine active → running → completed.
+"""When tasks run: the lifecycle that moves tasks active → running → completed.
 
-There are no compute nodes. When the lifecycle is enabled, a background tick moves eligible
-``active`` tasks to ``running`` and finished ``running`` tasks to ``completed`` (or back to
-``active`` for a retry), on a simulated clock that can run faster than real time and can be
-advanced by hand (``POST /_emulator/advance``) for deterministic tests.
+A background step starts eligible ``active`` tasks (their job is active, their ``dependsOn``
+tasks completed and satisfy them, the runner has room) and applies the outcomes of finished runs
+through the one state machine in `states` (retries, exit conditions, job actions). *How* a task
+runs is a `Runner`'s business:
 
-What a task does is read from its command line, so tests can drive outcomes:
+* `SimulatedRunner` (default): no processes. A simulated clock says when a task ends and its
+  command line says how: ``exit N`` (last occurrence) → exit code N (default 0); ``sleep S`` → runs
+  S simulated seconds (default `LifecycleConfig.task_seconds`). A run longer than its
+  ``maxWallClockTime`` ends as a failure (``MaxWallClockTimeExceeded``, an emulator choice).
+* ``execute.ProcessRunner`` (``--execute``): real processes on a pool of local virtual nodes;
+  it wakes the step as soon as a process exits.
 
-* ``exit N`` (last occurrence) → exit code N (default 0);
-* ``sleep S`` → runs S simulated seconds (default `LifecycleConfig.task_seconds`).
-
-A task running longer than its ``maxWallClockTime`` is ended as a failure (``failureInfo.code``
-``MaxWallClockTimeExceeded`` — an emulator choice) and retried like any failure. Dependencies are
-honoured: a task whose ``dependsOn`` tasks have not all completed successfully stays ``active``.
-
-Must not do HTTP; runs its SQL on the store's DB thread.
+Like moto's Batch ``Job.run``, the runner only reports what happened; the states are decided
+here and in `states`, so both paths follow the same rules. Must not do HTTP; runs its SQL on the
+store's DB thread.
 """
 
 from __future__ import annotations
@@ -23,64 +23,49 @@ import asyncio
 import contextlib
 import json
 import logging
-import math
 import re
 import sqlite3
-import time
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Any
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
 
 from . import simfiles
+from .clock import SimClock, Wakeup
 from .db import LIVE_INDEX
+from .dependencies import dependencies_met
 from .formats import iso7, parse_duration, parse_iso
 from .nodefs import NodeFiles
+from .states import (
+    NODE_ID,
+    Outcome,
+    apply_job_action,
+    begin_run,
+    end_run,
+    node_info,
+    reactivate,
+    requeue,
+    terminate,
+    transition,
+    wall_clock_failure,
+)
 from .store import Store
+
+__all__ = [
+    "Lifecycle",
+    "LifecycleConfig",
+    "Runner",
+    "SimClock",
+    "SimulatedRunner",
+    "node_info",
+    "reactivate",
+    "terminate",
+    "transition",
+]
 
 logger = logging.getLogger("batchtasks.emulator")
 
 _EXIT_RE = re.compile(r"\bexit\s+(-?\d+)")
 _SLEEP_RE = re.compile(r"\bsleep\s+(\d+(?:\.\d+)?)")
-NODE_ID = "tvmps_emulator_000000000"
-FAILURE_MESSAGE = "The task exited with an exit code representing a failure"
-
-
-class SimClock:
-    """Wall-clock time scaled by `speed` from the moment of creation, plus a manual offset."""
-
-    def __init__(self, speed: float = 1.0) -> None:
-        if speed <= 0:
-            raise ValueError("clock speed must be positive")
-        self.speed = speed
-        self._wall0 = datetime.now(timezone.utc)
-        self._mono0 = time.monotonic()
-        self._offset = 0.0
-
-    def now(self) -> datetime:
-        """The simulated current time (aware UTC)."""
-        elapsed = (time.monotonic() - self._mono0) * self.speed + self._offset
-        return self._wall0 + timedelta(seconds=elapsed)
-
-    def advance(self, seconds: float) -> None:
-        """Move simulated time forward by `seconds`.
-
-        Raises:
-            ValueError: negative, not finite, or beyond `LATEST_SIMULATED_TIME` (past it, every
-                request of the emulator would fail to compute "now").
-        """
-        if not math.isfinite(seconds) or seconds < 0:
-            raise ValueError("the clock only moves forward by a finite amount")
-        try:
-            target = self.now() + timedelta(seconds=seconds)
-        except OverflowError:
-            target = None
-        if target is None or target > LATEST_SIMULATED_TIME:
-            raise ValueError(f"the clock cannot move past {LATEST_SIMULATED_TIME.year}")
-        self._offset += seconds
-
-
-#: Far enough from datetime.max that a fast clock keeps running for centuries after an advance.
-LATEST_SIMULATED_TIME = datetime(9000, 1, 1, tzinfo=timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -92,12 +77,14 @@ class LifecycleConfig:
         task_seconds: simulated run time of a task without ``sleep N`` in its command line.
         tick_seconds: real seconds between two lifecycle steps.
         batch: at most this many tasks are moved per state per step.
+        start_batch: active tasks looked at per step when a runner has limited room.
     """
 
     run_tasks: bool = False
     task_seconds: float = 1.0
     tick_seconds: float = 0.05
     batch: int = 500
+    start_batch: int = 64
 
 
 def exit_code_of(command_line: str) -> int:
@@ -125,238 +112,335 @@ def run_seconds_of(command_line: str, default: float) -> float:
     return float(found[-1]) if found else default
 
 
-def node_info(base_url: str, pool_id: str, job_id: str, task_id: str) -> dict[str, str]:
-    """The `ComputeNodeInformation` of the one simulated node."""
-    node = f"{base_url}/pools/{pool_id}/nodes/{NODE_ID}"
-    return {
-        "affinityId": f"TVM:{NODE_ID}",
-        "nodeUrl": node,
-        "poolId": pool_id,
-        "nodeId": NODE_ID,
-        "taskRootDirectory": f"workitems/{job_id}/job-1/{task_id}",
-        "taskRootDirectoryUrl": f"{node}/files/workitems/{job_id}/job-1/{task_id}",
-    }
+class Runner(Protocol):
+    """How tasks run: simulated on the clock, or as real processes (``emulator.execute``).
+
+    The lifecycle owns the states; a runner only places tasks on nodes and reports outcomes. Every
+    method is called on the event loop thread, except `place`, which gets a private copy of the
+    free capacity (`capacity`) and runs inside the lifecycle's transaction on the DB thread.
+    """
+
+    #: True when outcomes arrive from `take_finished` (processes), False: from `outcome_of`.
+    reports_finished: bool
+    #: Set by the runner when something finished: the lifecycle steps at once.
+    wake: Wakeup
+
+    def capacity(self) -> Any:
+        """A snapshot of free capacity for one step (`place` consumes it)."""
+
+    def place(self, capacity: Any, job: dict[str, Any], task: dict[str, Any]) -> Any | None:
+        """Where `task` runs, None when there is no room now, False when there never will be."""
+
+    def nodes_of(self, placement: Any) -> list[str]:
+        """The node ids of a placement, primary first."""
+
+    def outcome_of(self, task: dict[str, Any], now: datetime) -> Outcome | None:
+        """A simulated running task's outcome once it is due (None: still running)."""
+
+    def take_finished(self) -> dict[tuple[str, str], tuple[str, Outcome]]:
+        """Outcomes of finished runs by (job, task) key: (attempt, outcome); handed over once."""
+
+    def put_back(self, finished: dict[tuple[str, str], tuple[str, Outcome]]) -> None:
+        """Return outcomes a failed step could not store."""
+
+    def started(self, task: dict[str, Any]) -> None:
+        """A task was just marked running (DB thread, inside the step's transaction)."""
+
+    def launch(self, base_url: str, job: dict[str, Any], task: dict[str, Any], where: Any) -> None:
+        """Start a task that has just been stored as running (after commit)."""
+
+    def reconcile(self, running: dict[tuple[str, str], str]) -> None:
+        """Stop runs whose task is no longer running with that attempt (terminated, deleted)."""
+
+    def completed(self, job: dict[str, Any], task: dict[str, Any]) -> None:
+        """A task completed (its retention time starts)."""
+
+    async def close(self) -> None:
+        """Stop everything that runs (emulator shutdown)."""
 
 
-def transition(task: dict[str, Any], state: str, stamp: str) -> None:
-    """Move a task dict to `state`, keeping previousState/previousStateTransitionTime."""
-    task["previousState"] = task["state"]
-    task["previousStateTransitionTime"] = task["stateTransitionTime"]
-    task["state"] = state
-    task["stateTransitionTime"] = stamp
+class SimulatedRunner:
+    """Tasks run on the simulated clock; the command line says how long and with what code.
+
+    With `nodes`, each run leaves the files `simfiles` describes in its task directory.
+    """
+
+    reports_finished = False
+
+    def __init__(self, config: LifecycleConfig, nodes: NodeFiles | None = None) -> None:
+        self.config = config
+        self.nodes = nodes
+        self.wake = Wakeup()
+
+    def capacity(self) -> None:
+        return None
+
+    def place(self, capacity: None, job: dict[str, Any], task: dict[str, Any]) -> str:
+        return NODE_ID
+
+    def nodes_of(self, placement: str) -> list[str]:
+        return [placement]
+
+    def outcome_of(self, task: dict[str, Any], now: datetime) -> Outcome | None:
+        info = task["executionInfo"]
+        started = parse_iso(info.get("startTime", "")) or now
+        elapsed = (now - started).total_seconds()
+        duration = run_seconds_of(task["commandLine"], self.config.task_seconds)
+        limit = parse_duration(task.get("constraints", {}).get("maxWallClockTime", ""))
+        if limit is not None and limit < duration and elapsed >= limit:
+            outcome = Outcome(None, wall_clock_failure(), "timeout")
+        elif elapsed < duration:
+            return None
+        else:
+            outcome = Outcome(exit_code_of(task["commandLine"]))
+        simfiles.task_finished(self.nodes, task, outcome.exit_code)
+        return outcome
+
+    def started(self, task: dict[str, Any]) -> None:
+        simfiles.task_started(self.nodes, task)
+
+    def take_finished(self) -> dict[tuple[str, str], tuple[str, Outcome]]:
+        return {}
+
+    def put_back(self, finished: dict[tuple[str, str], tuple[str, Outcome]]) -> None:
+        """Nothing is ever taken."""
+
+    def launch(self, base_url: str, job: dict[str, Any], task: dict[str, Any], where: Any) -> None:
+        """Nothing to start: the clock runs the task."""
+
+    def reconcile(self, running: dict[tuple[str, str], str]) -> None:
+        """Nothing runs outside the store."""
+
+    def completed(self, job: dict[str, Any], task: dict[str, Any]) -> None:
+        """No task directory to retain."""
+
+    async def close(self) -> None:
+        """Nothing to stop."""
 
 
-def _dependencies_met(conn: sqlite3.Connection, job_lower: str, depends: dict[str, Any]) -> bool:
-    """Whether every task named by `depends` exists and completed successfully (exit code 0)."""
-    ids = sorted({str(i).lower() for i in depends.get("taskIds") or []})
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        marks = ",".join("?" * len(chunk))
-        done = conn.execute(
-            f"SELECT COUNT(*) FROM tasks WHERE job_lower=? AND id_lower IN ({marks}) "  # noqa: S608 - only '?' marks
-            "AND state='completed' AND exit_code=0",
-            [job_lower, *chunk],
-        ).fetchone()[0]
-        if done != len(chunk):
-            return False
-    for rng in depends.get("taskIdRanges") or []:
-        first, last = int(rng["start"]), int(rng["end"])
-        # Counted in SQL, so a huge range costs one query, not one string per id. Only canonical
-        # integer ids ("9", not "09") belong to a range.
-        done = conn.execute(
-            "SELECT COUNT(*) FROM tasks WHERE job_lower=? AND state='completed' AND exit_code=0 "
-            "AND id_lower = CAST(CAST(id_lower AS INTEGER) AS TEXT) "
-            "AND CAST(id_lower AS INTEGER) BETWEEN ? AND ?",
-            (job_lower, first, last),
-        ).fetchone()[0]
-        if done != last - first + 1:
-            return False
-    return True
+@dataclass
+class _StepResult:
+    changed: int = 0
+    started: list[tuple[dict[str, Any], dict[str, Any], Any]] = field(default_factory=list)
+    completed: list[tuple[dict[str, Any], dict[str, Any]]] = field(default_factory=list)
+    running: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
 class Lifecycle:
-    """Background stepping of task states on a `SimClock`.
+    """Background stepping of task states: one state machine for every `Runner`.
 
     Args:
         store: the store to act on.
-        clock: the simulated clock.
+        clock: the simulated clock (real time when tasks execute).
         config: lifecycle settings.
-        base_url: callable returning the emulator's base URL (for nodeInfo URLs).
+        base_url: the emulator's base URL (for nodeInfo URLs); set once listening.
+        runner: how tasks run (default: simulated on `clock`).
     """
 
     def __init__(
-        self, store: Store, clock: SimClock, config: LifecycleConfig, base_url: str
+        self,
+        store: Store,
+        clock: SimClock,
+        config: LifecycleConfig,
+        base_url: str,
+        runner: Runner | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
         self.config = config
         self.base_url = base_url
+        self.runner: Runner = runner or SimulatedRunner(config)
         self._task: asyncio.Task[None] | None = None
         self._cursors: dict[str, int] = {}
-        self.nodes: NodeFiles | None = None  # where simulated tasks leave their files
+        self._stepping = asyncio.Lock()
 
     async def start(self) -> None:
-        """Start ticking (no-op when `run_tasks` is off)."""
+        """Start ticking (no-op when `run_tasks` is off).
+
+        With real processes, tasks still ``running`` from before a restart are requeued, as a
+        rebooted node's are (requeueCount + 1): their processes did not survive the stop.
+        """
         if not self.config.run_tasks or self._task is not None:
             return
         await self.store.call(lambda c: c.execute(LIVE_INDEX))
+        if self.runner.reports_finished:
+            await self.store.call(lambda c: self._requeue_running(c, self.clock.now()))
         self._task = asyncio.create_task(self._loop(), name="batchtasks-emulator-lifecycle")
 
     async def stop(self) -> None:
-        """Stop ticking."""
+        """Stop ticking and stop every run (processes are killed)."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        await self.runner.close()
 
     async def _loop(self) -> None:
         while True:
             try:
                 await self.step()
-            except Exception:  # keep simulating; one bad step must not stop the clock
+            except Exception:  # keep going; one bad step must not stop the clock
                 logger.exception("lifecycle step failed")
-            await asyncio.sleep(self.config.tick_seconds)
+            await self.runner.wake.wait(self.config.tick_seconds)
 
     async def step(self) -> int:
         """Run one lifecycle step now; return how many tasks changed state."""
         if not self.config.run_tasks:
             return 0
-        now = self.clock.now()
-        return await self.store.call(lambda conn: self._step(conn, now))
+        async with self._stepping:  # one step at a time: capacity is read, then consumed
+            return await self._step_once()
 
-    def _step(self, conn: sqlite3.Connection, now: datetime) -> int:
+    async def _step_once(self) -> int:
+        now = self.clock.now()
+        runner = self.runner
+        finished = runner.take_finished()
+        capacity = runner.capacity()
+        try:
+            result = await self.store.call(lambda c: self._step(c, now, finished, capacity))
+        except BaseException:
+            runner.put_back(finished)
+            raise
+        for job, task, where in result.started:
+            runner.launch(self.base_url, job, task, where)
+        for job, task in result.completed:
+            runner.completed(job, task)
+        if runner.reports_finished:
+            runner.reconcile(result.running)
+        return result.changed
+
+    def _step(
+        self,
+        conn: sqlite3.Connection,
+        now: datetime,
+        finished: dict[tuple[str, str], tuple[str, Outcome]],
+        capacity: Any,
+    ) -> _StepResult:
         stamp = iso7(now)
-        changed = 0
+        out = _StepResult()
         jobs = {
             row[0]: json.loads(row[1])
             for row in conn.execute("SELECT id_lower, body FROM jobs WHERE state='active'")
         }
         conn.execute("BEGIN IMMEDIATE")
         try:
-            running = self._page(conn, "running")
-            for seq, _job_lower, body in running:
-                task = json.loads(body)
-                info = task["executionInfo"]
-                started = parse_iso(info.get("startTime", stamp)) or now
-                elapsed = (now - started).total_seconds()
-                duration = run_seconds_of(task["commandLine"], self.config.task_seconds)
-                limit = parse_duration(task.get("constraints", {}).get("maxWallClockTime", ""))
-                timed_out = limit is not None and limit < duration and elapsed >= limit
-                if elapsed < duration and not timed_out:
-                    continue
-                code = None if timed_out else exit_code_of(task["commandLine"])
-                simfiles.task_finished(self.nodes, task, code)
-                self._finish(task, stamp, timed_out=timed_out)
-                self.store.write_task(seq, task, now)
-                changed += 1
-            active = self._page(conn, "active")
-            for seq, job_lower, body in active:
-                job = jobs.get(job_lower)
-                if job is None:
-                    continue
-                task = json.loads(body)
-                if task.get("dependsOn") and not _dependencies_met(
-                    conn, job_lower, task["dependsOn"]
+            self._finish(conn, now, stamp, finished, jobs, out)
+            self._start(conn, now, stamp, capacity, jobs, out)
+            if self.runner.reports_finished:
+                for job_lower, id_lower, body in conn.execute(
+                    "SELECT job_lower, id_lower, body FROM tasks WHERE state='running'"
                 ):
-                    continue
-                transition(task, "running", stamp)
-                info = task["executionInfo"]
-                for key in ("endTime", "exitCode", "result", "failureInfo"):
-                    info.pop(key, None)
-                task["executionInfo"] = {"startTime": stamp, **info}
-                pool_id = str(job.get("poolInfo", {}).get("poolId") or "autopool")
-                task["nodeInfo"] = node_info(self.base_url, pool_id, job["id"], task["id"])
-                simfiles.task_started(self.nodes, task)
-                self.store.write_task(seq, task, now)
-                changed += 1
+                    attempt = json.loads(body)["executionInfo"].get("startTime", "")
+                    out.running[(job_lower, id_lower)] = attempt
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-        return changed
+        return out
 
-    def _page(self, conn: sqlite3.Connection, state: str) -> list[tuple[int, str, str]]:
-        """The next `batch` tasks in `state`, round-robin by seq so none is starved."""
+    def _finish(
+        self,
+        conn: sqlite3.Connection,
+        now: datetime,
+        stamp: str,
+        finished: dict[tuple[str, str], tuple[str, Outcome]],
+        jobs: dict[str, dict[str, Any]],
+        out: _StepResult,
+    ) -> None:
+        if self.runner.reports_finished:
+            rows = []
+            for (job_lower, id_lower), (attempt, outcome) in finished.items():
+                row = conn.execute(
+                    "SELECT seq, body FROM tasks WHERE job_lower=? AND id_lower=? "
+                    "AND state='running'",
+                    (job_lower, id_lower),
+                ).fetchone()
+                if row is not None:
+                    task = json.loads(row[1])
+                    if task["executionInfo"].get("startTime") == attempt:  # else: a stale run
+                        rows.append((int(row[0]), job_lower, task, outcome))
+        else:
+            rows = []
+            for seq, job_lower, body in self._page(conn, "running", self.config.batch):
+                task = json.loads(body)
+                due = self.runner.outcome_of(task, now)
+                if due is not None:
+                    rows.append((seq, job_lower, task, due))
+        for seq, job_lower, task, outcome in rows:
+            done = end_run(task, outcome, stamp)
+            self.store.write_task(seq, task, now)
+            out.changed += 1
+            job = jobs.get(job_lower)
+            if done and job is not None:
+                out.completed.append((job, task))
+                if apply_job_action(job, task, stamp) is not None:
+                    self._write_job(conn, job, now)
+                    del jobs[job_lower]
+
+    def _start(
+        self,
+        conn: sqlite3.Connection,
+        now: datetime,
+        stamp: str,
+        capacity: Any,
+        jobs: dict[str, dict[str, Any]],
+        out: _StepResult,
+    ) -> None:
+        limit = self.config.batch if capacity is None else self.config.start_batch
+        rows = self._page(conn, "active", limit)
+        for seq, job_lower, body in rows:
+            job = jobs.get(job_lower)
+            if job is None:
+                continue
+            task = json.loads(body)
+            if task.get("dependsOn") and not dependencies_met(conn, job_lower, task["dependsOn"]):
+                continue
+            where = self.runner.place(capacity, job, task)
+            if where is False:  # can never run on this pool: stays active, skipped
+                continue
+            if where is None:  # no room now: the next step starts here, in submission order
+                self._cursors["active"] = seq - 1
+                return
+            pool_id = str(job.get("poolInfo", {}).get("poolId") or "autopool")
+            node = self.runner.nodes_of(where)[0]
+            begin_run(task, stamp, node_info(self.base_url, pool_id, job["id"], task["id"], node))
+            self.runner.started(task)
+            self.store.write_task(seq, task, now)
+            out.started.append((job, task, where))
+            out.changed += 1
+
+    def _page(self, conn: sqlite3.Connection, state: str, limit: int) -> list[tuple[int, str, str]]:
+        """The next `limit` tasks in `state`, round-robin by seq so none is starved."""
         after = self._cursors.get(state, 0)
         rows = conn.execute(
             "SELECT seq, job_lower, body FROM tasks WHERE state=? AND seq>? ORDER BY seq LIMIT ?",
-            (state, after, self.config.batch),
+            (state, after, limit),
         ).fetchall()
-        self._cursors[state] = rows[-1][0] if len(rows) == self.config.batch else 0
+        self._cursors[state] = rows[-1][0] if len(rows) == limit else 0
         return [(int(r[0]), str(r[1]), str(r[2])) for r in rows]
 
-    @staticmethod
-    def _finish(task: dict[str, Any], stamp: str, *, timed_out: bool = False) -> None:
-        info = task["executionInfo"]
-        code = None if timed_out else exit_code_of(task["commandLine"])
-        retries = int(task.get("constraints", {}).get("maxTaskRetryCount", 0))
-        if code != 0 and (retries == -1 or info.get("retryCount", 0) < retries):
-            info["retryCount"] = info.get("retryCount", 0) + 1
-            info["lastRetryTime"] = stamp
-            info.pop("startTime", None)
-            transition(task, "active", stamp)
-            task.pop("nodeInfo", None)
+    def _write_job(self, conn: sqlite3.Connection, job: dict[str, Any], now: datetime) -> None:
+        """Store a job changed by a task's jobAction; a completed job's unfinished tasks end."""
+        job["eTag"] = self.store.next_etag(now)
+        job["lastModified"] = iso7(now)
+        conn.execute(
+            "UPDATE jobs SET state=?, last_modified=?, body=? WHERE id_lower=?",
+            (job["state"], job["lastModified"], json.dumps(job), job["id"].lower()),
+        )
+        if job["state"] != "completed":
             return
-        if timed_out:
-            info["endTime"] = stamp
-            info["result"] = "failure"
-            info["failureInfo"] = {
-                "category": "usererror",
-                "code": "MaxWallClockTimeExceeded",
-                "message": WALL_CLOCK_MESSAGE,
-            }
-            transition(task, "completed", stamp)
-            return
-        complete(task, stamp, code)
+        rows = conn.execute(
+            "SELECT seq, body FROM tasks WHERE job_lower=? AND state IN ('active','running')",
+            (job["id"].lower(),),
+        ).fetchall()
+        for seq, body in rows:
+            task = json.loads(body)
+            terminate(task, iso7(now))
+            self.store.write_task(int(seq), task, now)
 
-
-WALL_CLOCK_MESSAGE = "The task ran longer than its maximum wall clock time and was ended"
-TERMINATED_MESSAGE = "Task Was Ended by User Request"
-
-
-def terminate(task: dict[str, Any], stamp: str) -> None:
-    """Mark a task completed by user request (a failure, so it can be reactivated)."""
-    info = task["executionInfo"]
-    info["endTime"] = stamp
-    info["result"] = "failure"
-    info["failureInfo"] = {
-        "category": "usererror",
-        "code": "TaskEnded",
-        "message": TERMINATED_MESSAGE,
-    }
-    transition(task, "completed", stamp)
-
-
-def reactivate(task: dict[str, Any], stamp: str) -> None:
-    """Move a completed, failed task back to active with a fresh retry budget."""
-    info = task["executionInfo"]
-    task["executionInfo"] = {
-        "retryCount": 0,
-        "requeueCount": info.get("requeueCount", 0),
-        **({"lastRequeueTime": info["lastRequeueTime"]} if "lastRequeueTime" in info else {}),
-    }
-    task.pop("nodeInfo", None)
-    transition(task, "active", stamp)
-
-
-def complete(task: dict[str, Any], stamp: str, code: int | None) -> None:
-    """Mark a task completed with `code` (None: terminated without running)."""
-    info = task["executionInfo"]
-    if task["state"] == "running" or code is not None:
-        info.setdefault("startTime", stamp)
-    info["endTime"] = stamp
-    if code is not None:
-        info["exitCode"] = code
-        if code == 0:
-            info["result"] = "success"
-            info.pop("failureInfo", None)
-        else:
-            info["result"] = "failure"
-            info["failureInfo"] = {
-                "category": "usererror",
-                "code": "FailureExitCode",
-                "message": FAILURE_MESSAGE,
-                "details": [{"name": "Message", "value": FAILURE_MESSAGE}],
-            }
-    transition(task, "completed", stamp)
+    def _requeue_running(self, conn: sqlite3.Connection, now: datetime) -> None:
+        rows = conn.execute("SELECT seq, body FROM tasks WHERE state='running'").fetchall()
+        for seq, body in rows:
+            task = json.loads(body)
+            requeue(task, iso7(now))
+            self.store.write_task(int(seq), task, now)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from .constants import API_VERSION
+from .versions import SUPPORTED
 
 _JOB = {"name": "jobId", "in": "path", "required": True, "schema": {"type": "string"}}
 _TASK = {"name": "taskId", "in": "path", "required": True, "schema": {"type": "string"}}
@@ -17,7 +18,7 @@ _API = {
     "name": "api-version",
     "in": "query",
     "required": True,
-    "schema": {"type": "string", "default": API_VERSION},
+    "schema": {"type": "string", "enum": list(SUPPORTED), "default": API_VERSION},
 }
 _TIMEOUT = {"name": "timeout", "in": "query", "schema": {"type": "integer"}}
 _LIST = [
@@ -68,6 +69,8 @@ def openapi_document(server: str) -> dict[str, Any]:
             },
             "/jobs/{jobId}": {
                 "get": _op("Job_Get", "200", [_JOB, *_LIST[1:3]]),
+                "put": _op("Job_Update", "200", [_JOB], body=True),
+                "patch": _op("Job_Patch", "200", [_JOB], body=True),
                 "delete": _op("Job_Delete", "202", [_JOB]),
             },
             "/jobs/{jobId}/taskcounts": {"get": _op("Job_GetTaskCounts", "200", [_JOB])},

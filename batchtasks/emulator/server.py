@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import shutil
 import tempfile
+from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
@@ -18,15 +20,23 @@ from typing import Any
 
 from aiohttp import web
 
-from .app import build_app, stats_of
+from .app import build_app, connection_guard, stats_of
 from .auth import AuthConfig
-from .constants import DEFAULT_LOCATION, DEV_ACCOUNT, DEV_KEY
+from .connections import ConnectionGuard, ConnectionLimits, listen_backlog
+from .constants import DEV_ACCOUNT, DEV_KEY
 from .context import Context
+from .datadir import NODES_DIRNAME, default_location
 from .db import resolve_location
+from .execute import ExecuteConfig, ProcessRunner
 from .faults import FaultConfig, FaultInjector
-from .lifecycle import Lifecycle, LifecycleConfig, SimClock
+from .guard import HostPolicy
+from .lifecycle import Lifecycle, LifecycleConfig, Runner, SimClock, SimulatedRunner
 from .nodefs import NodeFiles
 from .store import Store
+
+_MAX_PORT = 65535
+_POOL = ExecuteConfig()
+_LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 
 
 class Emulator:
@@ -37,8 +47,9 @@ class Emulator:
         port: TCP port; 0 picks a free one (see `url` after start).
         account: account name clients must sign for.
         key: base64 account key (never shown in repr).
-        location: directory for the SQLite file (created; default ``./.batchtasks-emulator``
-            unless `in_memory`).
+        location: directory for the SQLite file (created; default: the per-user data folder of
+            `batchtasks.emulator.datadir.default_location`, shared with the ``batchtasks``
+            command line, unless `in_memory`).
         in_memory: keep everything in memory instead of a file (the pytest fixture does).
         faults: initial fault configuration (all off by default).
         run_tasks: simulate task execution (off: tasks stay ``active`` until terminated).
@@ -48,6 +59,15 @@ class Emulator:
         bearer_token: the one accepted bearer token (None: any non-empty token).
         check_clock_skew: reject requests dated more than 15 minutes off.
         job_delete_delay: real seconds a deleted job stays in ``deleting``.
+        execute: run each task's command line as a real local process (opt-in; the processes
+            run as this user). Needs a loopback `host` and a real-time clock.
+        nodes: virtual nodes of the executing pool.
+        task_slots_per_node: task slots of each virtual node.
+        kill_grace: seconds between SIGTERM and SIGKILL when a process is stopped.
+        file_size_limit: largest file a task's process may write (stdout.txt included), bytes.
+        allowed_hosts: ``Host`` names answered besides loopback ones and `host` (``"*"``: any);
+            see `batchtasks.emulator.guard`.
+        connection_limits: idle/head timeouts and the connection cap (`ConnectionLimits`).
     """
 
     def __init__(
@@ -67,9 +87,32 @@ class Emulator:
         bearer_token: str | None = None,
         check_clock_skew: bool = True,
         job_delete_delay: float = 0.0,
+        execute: bool = False,
+        nodes: int = _POOL.nodes,
+        task_slots_per_node: int = _POOL.task_slots_per_node,
+        kill_grace: float = _POOL.kill_grace,
+        file_size_limit: int = _POOL.file_size_limit,
+        allowed_hosts: Iterable[str] = (),
+        connection_limits: ConnectionLimits | None = None,
     ) -> None:
         if in_memory and location is not None:
             raise ValueError("choose either location or in_memory, not both")
+        if not 0 <= port <= _MAX_PORT:
+            raise ValueError(f"port must be 0 (any free port) to {_MAX_PORT}, got {port}")
+        self._execute: ExecuteConfig | None = None
+        if execute:
+            if host not in _LOOPBACK:
+                raise ValueError(
+                    "execute runs the command lines sent to the API: it needs a loopback bind "
+                    "(127.0.0.1, ::1 or localhost)"
+                )
+            if os.name != "posix":
+                raise ValueError("execute needs a POSIX system (process groups, ulimit)")
+            if clock_speed != 1.0:
+                raise ValueError("execute runs tasks in real time: the clock speed must be 1")
+            self._execute = ExecuteConfig(nodes, task_slots_per_node, kill_grace, file_size_limit)
+            ProcessRunner(self._execute, NodeFiles(Path()), account)  # validates the pool now
+            run_tasks = True
         self.host = host
         self.port = port
         self._auth = AuthConfig(
@@ -80,12 +123,16 @@ class Emulator:
             check_skew=check_clock_skew,
         )
         self._db_path: Path | None = (
-            None if in_memory else resolve_location(location or DEFAULT_LOCATION)
+            None if in_memory else resolve_location(location or default_location())
         )
         self._injector = FaultInjector(faults or FaultConfig())
         self._lifecycle_config = LifecycleConfig(run_tasks=run_tasks, task_seconds=task_seconds)
         self._clock = SimClock(clock_speed)
         self._job_delete_delay = job_delete_delay
+        self._host_policy = HostPolicy(host, allowed_hosts)
+        self._connection_limits = connection_limits or ConnectionLimits()
+        self._guard: ConnectionGuard | None = None
+        self._server: asyncio.AbstractServer | None = None
         self._runner: web.AppRunner | None = None
         self._context: Context | None = None
         self._temp_nodes: Path | None = None
@@ -176,33 +223,49 @@ class Emulator:
             raise RuntimeError("the emulator is already running")
         store = Store(self._db_path)
         await store.open()
-        lifecycle = Lifecycle(store, self._clock, self._lifecycle_config, "")
+        nodes = NodeFiles(self._nodes_root())
+        tasks_run_by: Runner = (
+            SimulatedRunner(self._lifecycle_config, nodes)
+            if self._execute is None
+            else ProcessRunner(self._execute, nodes, self.account)
+        )
+        lifecycle = Lifecycle(store, self._clock, self._lifecycle_config, "", tasks_run_by)
         context = Context(
             auth=self._auth,
             store=store,
             faults=self._injector,
             clock=self._clock,
             lifecycle=lifecycle,
-            nodes=NodeFiles(self._nodes_root()),
+            nodes=nodes,
             job_delete_delay=self._job_delete_delay,
         )
         limit = max(self._injector.config.body_limit, 64 * 1024 * 1024)
-        app = build_app(context, client_max_size=limit)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        guard = connection_guard(self._connection_limits)
+        app = build_app(
+            context, client_max_size=limit, host_policy=self._host_policy, connections=guard
+        )
+        runner = web.AppRunner(app, access_log=None, handle_signals=False, **guard.app_settings())
         try:
             await runner.setup()
-            site = web.TCPSite(runner, self.host, self.port, reuse_address=True)
-            await site.start()
+            assert runner.server is not None
+            # Our own listening socket (not a TCPSite) so that every connection's protocol is
+            # watched by the guard (timeouts, cap, Batch-shaped answers to malformed heads).
+            server = await asyncio.get_running_loop().create_server(
+                guard.protocol_factory(runner.server),
+                self.host,
+                self.port,
+                reuse_address=True,
+                backlog=listen_backlog(),
+            )
         except BaseException:
             await runner.cleanup()
             await store.close()
             raise
-        # aiohttp offers no public accessor for the port bound when asked for port 0.
-        sockets = getattr(site._server, "sockets", None)
-        if sockets:
-            self.port = int(sockets[0].getsockname()[1])
+        self.port = int(server.sockets[0].getsockname()[1])
+        guard.start()
         lifecycle.base_url = self.url
-        lifecycle.nodes = context.nodes
+        self._server = server
+        self._guard = guard
         self._runner = runner
         self._context = context
         await self._purge_deleting_jobs(context)
@@ -212,7 +275,7 @@ class Emulator:
         # Task files live beside the database; an in-memory emulator keeps them in a temporary
         # directory that lives as long as this object runs (removed at stop).
         if self._db_path is not None:
-            return self._db_path.parent / "nodes"
+            return self._db_path.parent / NODES_DIRNAME
         if self._temp_nodes is None:
             self._temp_nodes = Path(tempfile.mkdtemp(prefix="batchtasks-emulator-nodes-"))
         return self._temp_nodes
@@ -229,8 +292,14 @@ class Emulator:
     async def stop(self) -> None:
         """Stop serving and close the store (idempotent)."""
         context, runner = self._context, self._runner
+        server, guard = self._server, self._guard
         self._context = None
         self._runner = None
+        self._server = self._guard = None
+        if server is not None:
+            server.close()  # no new connections; open ones are closed by the runner below
+        if guard is not None:
+            await guard.stop()
         if context is not None:
             await context.lifecycle.stop()
             for task in list(context.background):
@@ -239,6 +308,9 @@ class Emulator:
                 await asyncio.gather(*context.background, return_exceptions=True)
         if runner is not None:
             await runner.cleanup()
+        if server is not None:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(server.wait_closed(), 5)
         if context is not None:
             await context.store.close()
         if self._temp_nodes is not None:

@@ -12,12 +12,9 @@ from pydantic import AfterValidator, ConfigDict, Field, ValidationInfo, field_va
 
 from batchtasks.models._base import BatchModel, Duration, Tolerant, UtcDateTime
 from batchtasks.models.enums import ErrorCategory, JobState, OnAllTasksComplete, OnTaskFailure
-from batchtasks.models.tasks import (
-    MAX_DISPLAY_NAME_LENGTH,
-    EnvironmentSetting,
-    NameValuePair,
-    check_id,
-)
+from batchtasks.models.task_results import NameValuePair
+from batchtasks.models.task_settings import EnvironmentSetting
+from batchtasks.models.tasks import MAX_DISPLAY_NAME_LENGTH, check_id
 
 __all__ = [
     "CloudJob",

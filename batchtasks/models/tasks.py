@@ -1,11 +1,11 @@
-"""Task models (fact sheet sections 4.1-4.18): the add/update bodies, their nested settings, and
-the task, subtask and add-result shapes the service returns.
+"""Task request models (fact sheet section 4.1): the add/update bodies and their checks.
 
 Input rules the client can check before sending (id syntax, displayName length, one resource-file
-source, ...) live only on the request models (``TaskAddParameter``, ``TaskAddCollectionParameter``)
-as validators of the *fields that are present*, so a small task pays for one cheap id check and
-nothing else. Nested models are shared with the response side and therefore stay lenient: they must
-not reject anything the service may send. No I/O here.
+source, ...) live only on these request models (``TaskAddParameter``,
+``TaskAddCollectionParameter``) as validators of the *fields that are present*, so a small task
+pays for one cheap id check and nothing else. The nested settings they hold are shared with the
+response side (task_settings.py) and stay lenient; what the service returns is task_results.py.
+No I/O here.
 """
 
 from __future__ import annotations
@@ -15,65 +15,29 @@ from typing import Annotated
 
 from pydantic import AfterValidator, ConfigDict, Field, ValidationInfo, field_validator
 
-from batchtasks.models._base import BatchModel, Duration, Tolerant, UtcDateTime
-from batchtasks.models.enums import (
-    AccessScope,
-    AutoUserScope,
-    ContainerWorkingDirectory,
-    DependencyAction,
-    ElevationLevel,
-    ErrorCategory,
-    JobAction,
-    OutputFileUploadCondition,
-    SubtaskState,
-    TaskAddStatus,
-    TaskExecutionResult,
-    TaskState,
+from batchtasks.models._base import BatchModel
+from batchtasks.models.task_settings import (
+    AffinityInformation,
+    ApplicationPackageReference,
+    AuthenticationTokenSettings,
+    EnvironmentSetting,
+    ExitConditions,
+    MultiInstanceSettings,
+    OutputFile,
+    ResourceFile,
+    TaskConstraints,
+    TaskContainerSettings,
+    TaskDependencies,
+    UserIdentity,
 )
-from batchtasks.models.errors import BatchError
 
 __all__ = [
     "MAX_DEPENDENCY_IDS_CHARS",
     "MAX_DISPLAY_NAME_LENGTH",
     "MAX_ID_LENGTH",
-    "AffinityInformation",
-    "ApplicationPackageReference",
-    "AuthenticationTokenSettings",
-    "AutoUserSpecification",
-    "CloudTask",
-    "CloudTaskListResult",
-    "CloudTaskListSubtasksResult",
-    "ComputeNodeIdentityReference",
-    "ComputeNodeInformation",
-    "ContainerRegistry",
-    "EnvironmentSetting",
-    "ExitCodeMapping",
-    "ExitCodeRangeMapping",
-    "ExitConditions",
-    "ExitOptions",
-    "HttpHeader",
-    "MultiInstanceSettings",
-    "NameValuePair",
-    "OutputFile",
-    "OutputFileBlobContainerDestination",
-    "OutputFileDestination",
-    "OutputFileUploadOptions",
-    "ResourceFile",
-    "SubtaskInformation",
     "TaskAddCollectionParameter",
-    "TaskAddCollectionResult",
     "TaskAddParameter",
-    "TaskAddResult",
-    "TaskConstraints",
-    "TaskContainerExecutionInformation",
-    "TaskContainerSettings",
-    "TaskDependencies",
-    "TaskExecutionInformation",
-    "TaskFailureInformation",
-    "TaskIdRange",
-    "TaskStatistics",
     "TaskUpdateParameter",
-    "UserIdentity",
     "check_id",
 ]
 
@@ -124,186 +88,6 @@ def _check_resource_files(files: list[ResourceFile], where: str) -> None:
             raise ValueError(f"{where}[{i}]: filePath is required with httpUrl")
         if rf.http_url is not None and rf.blob_prefix is not None:
             raise ValueError(f"{where}[{i}]: blobPrefix cannot be used with httpUrl")
-
-
-# --- nested settings (shared by request and response models: lenient) -------------------------
-
-
-class ComputeNodeIdentityReference(BatchModel):
-    """A user-assigned managed identity of the pool, by ARM resource id."""
-
-    resource_id: str | None = None
-
-
-class TaskConstraints(BatchModel):
-    """Execution limits of a task."""
-
-    max_wall_clock_time: Duration | None = None
-    retention_time: Duration | None = None
-    max_task_retry_count: int | None = None
-
-
-class ResourceFile(BatchModel):
-    """A file to download to the node before the task runs (exactly one source key)."""
-
-    auto_storage_container_name: str | None = None
-    storage_container_url: str | None = None
-    http_url: str | None = None
-    blob_prefix: str | None = None
-    file_path: str | None = None
-    file_mode: str | None = None
-    identity_reference: ComputeNodeIdentityReference | None = None
-
-
-class HttpHeader(BatchModel):
-    """An HTTP header used when uploading output files."""
-
-    name: str
-    value: str | None = None
-
-
-class OutputFileBlobContainerDestination(BatchModel):
-    """An Azure Blob Storage container to upload output files to."""
-
-    path: str | None = None
-    container_url: str
-    identity_reference: ComputeNodeIdentityReference | None = None
-    upload_headers: list[HttpHeader] | None = None
-
-
-class OutputFileDestination(BatchModel):
-    """Where output files go."""
-
-    container: OutputFileBlobContainerDestination | None = None
-
-
-class OutputFileUploadOptions(BatchModel):
-    """When output files are uploaded."""
-
-    upload_condition: Tolerant[OutputFileUploadCondition]
-
-
-class OutputFile(BatchModel):
-    """Files to upload from the node after the task ran."""
-
-    file_pattern: str
-    destination: OutputFileDestination
-    upload_options: OutputFileUploadOptions
-
-
-class EnvironmentSetting(BatchModel):
-    """An environment variable for the task process."""
-
-    name: str
-    value: str | None = None
-
-
-class ExitOptions(BatchModel):
-    """What the service does for a given exit condition."""
-
-    job_action: Tolerant[JobAction] | None = None
-    dependency_action: Tolerant[DependencyAction] | None = None
-
-
-class ExitCodeMapping(BatchModel):
-    """Exit options for one exit code."""
-
-    code: int
-    exit_options: ExitOptions
-
-
-class ExitCodeRangeMapping(BatchModel):
-    """Exit options for an inclusive range of exit codes."""
-
-    start: int
-    end: int
-    exit_options: ExitOptions
-
-
-class ExitConditions(BatchModel):
-    """How the service reacts when the task completes. ``default`` is the JSON key ``default``."""
-
-    exit_codes: list[ExitCodeMapping] | None = None
-    exit_code_ranges: list[ExitCodeRangeMapping] | None = None
-    pre_processing_error: ExitOptions | None = None
-    file_upload_error: ExitOptions | None = None
-    default: ExitOptions | None = None
-
-
-class AffinityInformation(BatchModel):
-    """A soft hint for the node to run on."""
-
-    affinity_id: str
-
-
-class MultiInstanceSettings(BatchModel):
-    """Settings of a multi-instance (MPI) task."""
-
-    number_of_instances: int | None = None
-    coordination_command_line: str
-    common_resource_files: list[ResourceFile] | None = None
-
-
-class TaskIdRange(BatchModel):
-    """An inclusive range of integer task ids (``"9"`` .. ``"12"``)."""
-
-    start: int
-    end: int
-
-
-class TaskDependencies(BatchModel):
-    """Tasks this task depends on."""
-
-    task_ids: list[str] | None = None
-    task_id_ranges: list[TaskIdRange] | None = None
-
-
-class ApplicationPackageReference(BatchModel):
-    """An application package to deploy to the node."""
-
-    application_id: str
-    version: str | None = None
-
-
-class AuthenticationTokenSettings(BatchModel):
-    """Ask for a Batch authentication token in ``AZ_BATCH_AUTHENTICATION_TOKEN``."""
-
-    access: list[Tolerant[AccessScope]] | None = None
-
-
-class AutoUserSpecification(BatchModel):
-    """The auto user the task runs as."""
-
-    scope: Tolerant[AutoUserScope] | None = None
-    elevation_level: Tolerant[ElevationLevel] | None = None
-
-
-class UserIdentity(BatchModel):
-    """The identity the task runs as: a named user (JSON key ``username``) or an auto user."""
-
-    username: str | None = None
-    auto_user: AutoUserSpecification | None = None
-
-
-class ContainerRegistry(BatchModel):
-    """A private container registry. ``password`` is kept out of ``repr``."""
-
-    username: str | None = None
-    password: str | None = Field(default=None, repr=False)
-    registry_server: str | None = None
-    identity_reference: ComputeNodeIdentityReference | None = None
-
-
-class TaskContainerSettings(BatchModel):
-    """Container settings of a task."""
-
-    container_run_options: str | None = None
-    image_name: str
-    registry: ContainerRegistry | None = None
-    working_directory: Tolerant[ContainerWorkingDirectory] | None = None
-
-
-# --- request bodies (client-side validation) ---------------------------------------------------
 
 
 class TaskAddParameter(BatchModel):
@@ -418,151 +202,3 @@ class TaskUpdateParameter(BatchModel):
     """Body of ``update``. Omitting ``constraints`` resets the task to the default constraints."""
 
     constraints: TaskConstraints | None = None
-
-
-# --- responses (lenient: parse whatever the service sends) -------------------------------------
-
-
-class TaskAddResult(BatchModel):
-    """Per-task result of ``add_collection``."""
-
-    status: Tolerant[TaskAddStatus]
-    task_id: str
-    e_tag: str | None = None
-    last_modified: UtcDateTime | None = None
-    location: str | None = None
-    error: BatchError | None = None
-
-
-class TaskAddCollectionResult(BatchModel):
-    """Result of ``add_collection``: one entry per submitted task, in any order."""
-
-    value: list[TaskAddResult] | None = None
-
-
-class NameValuePair(BatchModel):
-    """A name/value pair (failure details)."""
-
-    name: str | None = None
-    value: str | None = None
-
-
-class TaskContainerExecutionInformation(BatchModel):
-    """The container a task ran in."""
-
-    container_id: str | None = None
-    state: str | None = None
-    error: str | None = None
-
-
-class TaskFailureInformation(BatchModel):
-    """Why a task failed."""
-
-    category: Tolerant[ErrorCategory] | None = None
-    code: str | None = None
-    message: str | None = None
-    details: list[NameValuePair] | None = None
-
-
-class TaskExecutionInformation(BatchModel):
-    """Execution state of a task."""
-
-    start_time: UtcDateTime | None = None
-    end_time: UtcDateTime | None = None
-    exit_code: int | None = None
-    container_info: TaskContainerExecutionInformation | None = None
-    failure_info: TaskFailureInformation | None = None
-    retry_count: int | None = None
-    last_retry_time: UtcDateTime | None = None
-    requeue_count: int | None = None
-    last_requeue_time: UtcDateTime | None = None
-    result: Tolerant[TaskExecutionResult] | None = None
-
-
-class ComputeNodeInformation(BatchModel):
-    """The node a task ran on."""
-
-    affinity_id: str | None = None
-    node_url: str | None = None
-    pool_id: str | None = None
-    node_id: str | None = None
-    task_root_directory: str | None = None
-    task_root_directory_url: str | None = None
-
-
-class TaskStatistics(BatchModel):
-    """Resource usage of a task. ``readIOps``/``writeIOps`` arrive as JSON strings (int64)."""
-
-    url: str | None = None
-    start_time: UtcDateTime | None = None
-    last_update_time: UtcDateTime | None = None
-    user_cpu_time: Duration | None = Field(default=None, alias="userCPUTime")
-    kernel_cpu_time: Duration | None = Field(default=None, alias="kernelCPUTime")
-    wall_clock_time: Duration | None = None
-    read_iops: int | None = Field(default=None, alias="readIOps")
-    write_iops: int | None = Field(default=None, alias="writeIOps")
-    read_io_gib: float | None = Field(default=None, alias="readIOGiB")
-    write_io_gib: float | None = Field(default=None, alias="writeIOGiB")
-    wait_time: Duration | None = None
-
-
-class CloudTask(BatchModel):
-    """A task as the service returns it (``get`` / ``list``). Every key is optional."""
-
-    id: str | None = None
-    display_name: str | None = None
-    url: str | None = None
-    e_tag: str | None = None
-    last_modified: UtcDateTime | None = None
-    creation_time: UtcDateTime | None = None
-    exit_conditions: ExitConditions | None = None
-    state: Tolerant[TaskState] | None = None
-    state_transition_time: UtcDateTime | None = None
-    previous_state: Tolerant[TaskState] | None = None
-    previous_state_transition_time: UtcDateTime | None = None
-    command_line: str | None = None
-    container_settings: TaskContainerSettings | None = None
-    resource_files: list[ResourceFile] | None = None
-    output_files: list[OutputFile] | None = None
-    environment_settings: list[EnvironmentSetting] | None = None
-    affinity_info: AffinityInformation | None = None
-    constraints: TaskConstraints | None = None
-    required_slots: int | None = None
-    user_identity: UserIdentity | None = None
-    execution_info: TaskExecutionInformation | None = None
-    node_info: ComputeNodeInformation | None = None
-    multi_instance_settings: MultiInstanceSettings | None = None
-    stats: TaskStatistics | None = None
-    depends_on: TaskDependencies | None = None
-    application_package_references: list[ApplicationPackageReference] | None = None
-    authentication_token_settings: AuthenticationTokenSettings | None = None
-
-
-class CloudTaskListResult(BatchModel):
-    """One page of ``list``; ``odata_next_link`` (``odata.nextLink``) is set if more pages exist."""
-
-    value: list[CloudTask] | None = None
-    odata_next_link: str | None = Field(default=None, alias="odata.nextLink")
-
-
-class SubtaskInformation(BatchModel):
-    """One subtask of a multi-instance task."""
-
-    id: int | None = None
-    node_info: ComputeNodeInformation | None = None
-    start_time: UtcDateTime | None = None
-    end_time: UtcDateTime | None = None
-    exit_code: int | None = None
-    container_info: TaskContainerExecutionInformation | None = None
-    failure_info: TaskFailureInformation | None = None
-    state: Tolerant[SubtaskState] | None = None
-    state_transition_time: UtcDateTime | None = None
-    previous_state: Tolerant[SubtaskState] | None = None
-    previous_state_transition_time: UtcDateTime | None = None
-    result: Tolerant[TaskExecutionResult] | None = None
-
-
-class CloudTaskListSubtasksResult(BatchModel):
-    """Result of ``list_subtasks`` (not paged)."""
-
-    value: list[SubtaskInformation] | None = None

@@ -329,14 +329,15 @@ def test_task_and_job_commands_mirror_the_library(local: Run, tmp_path: Path) ->
     assert run("job", "delete", "--job-id", job).returncode == 0
 
 
-def test_embedded_emulator_when_nothing_is_configured() -> None:
+def test_local_emulator_when_nothing_is_configured() -> None:
     proc = cli("job", "list", "-o", "json")
     assert proc.returncode == 0, proc.stderr
-    assert re.search(
-        r"no Azure Batch account configured; using the embedded emulator at "
-        r"http://127\.0\.0\.1:\d+ \(in-memory\)",
-        proc.stderr,
-    )
+    folder = os.environ["BATCHTASKS_EMULATOR_LOCATION"]
+    notices = [line for line in proc.stderr.splitlines() if "no Azure Batch account" in line]
+    assert notices == [
+        "no Azure Batch account configured; using the local emulator with its data in "
+        f"{folder} ('batchtasks emulator reset' wipes it)"
+    ]
     assert json.loads(proc.stdout) == []
 
 

@@ -1,4 +1,7 @@
-"""The client end-to-end against the emulator over loopback: every operation, real Shared Key."""
+"""The client end-to-end against the emulator over loopback: every operation, real Shared Key.
+
+Every test runs under the oldest, the default and the newest api-version the client speaks.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ import pytest
 import pytest_asyncio
 
 from batchtasks import (
+    SUPPORTED_API_VERSIONS,
     AddCollectionError,
     AlreadyExistsError,
     AuthenticationError,
@@ -21,8 +25,10 @@ from batchtasks import (
     SharedKeyCredential,
     TaskAddParameter,
     TaskState,
+    TaskValidationError,
     ThrottledError,
 )
+from batchtasks._private.bulk.sender import PipelineChunkSender
 from batchtasks.emulator import Emulator
 from batchtasks.models import TaskAddStatus, TaskConstraints
 
@@ -38,11 +44,46 @@ async def _fake_sleep(seconds: float) -> None:
 FAST_RETRY = RetryPolicy(max_attempts=4, sleep=_fake_sleep)
 
 
-@pytest_asyncio.fixture
-async def client(batch_emulator: Emulator) -> AsyncIterator[BatchClient]:
+VERSIONS = (SUPPORTED_API_VERSIONS[0], "2024-02-01.19.0", SUPPORTED_API_VERSIONS[-1])
+
+
+@pytest_asyncio.fixture(params=VERSIONS)
+async def client(
+    request: pytest.FixtureRequest, batch_emulator: Emulator
+) -> AsyncIterator[BatchClient]:
     credential = SharedKeyCredential(batch_emulator.account, batch_emulator.key)
-    async with BatchClient(batch_emulator.url, credential, retry_policy=FAST_RETRY) as client:
+    async with BatchClient(
+        batch_emulator.url, credential, retry_policy=FAST_RETRY, api_version=request.param
+    ) as client:
         yield client
+
+
+async def test_version_differences_reach_the_wire(client: BatchClient, job_id: str) -> None:
+    index = SUPPORTED_API_VERSIONS.index(client.api_version)
+    has_bind_mounts = index >= SUPPORTED_API_VERSIONS.index("2024-07-01.20.0")
+    mounts = {"imageName": "ubuntu", "containerHostBatchBindMounts": [{"source": "Task"}]}
+    token = {"id": "tok", "commandLine": "x", "authenticationTokenSettings": {"access": ["job"]}}
+    if client.api_version == "2025-06-01":
+        with pytest.raises(TaskValidationError, match="authenticationTokenSettings"):
+            await client.tasks.add(job_id, token)
+    else:
+        await client.tasks.add(job_id, token)
+    single = {"id": "one", "commandLine": "x", "containerSettings": mounts}
+    if has_bind_mounts:
+        await client.tasks.add(job_id, single)
+    else:
+        with pytest.raises(TaskValidationError, match="containerHostBatchBindMounts"):
+            await client.tasks.add(job_id, single)
+    # The bulk add leaves the check to the service: its per-task answer shows which version
+    # the emulator saw on the wire.
+    bulk = [{"id": "bulk", "commandLine": "x", "containerSettings": mounts}]
+    if has_bind_mounts:
+        result = await client.tasks.add_collection(job_id, bulk)
+        assert len(result.succeeded) == 1
+    else:
+        with pytest.raises(AddCollectionError) as info:
+            await client.tasks.add_collection(job_id, bulk)
+        assert {o.error_code for o in info.value.result.failed} == {"UnsupportedProperty"}
 
 
 @pytest_asyncio.fixture
@@ -172,7 +213,7 @@ async def test_add_collection_and_list_pages(client: BatchClient, job_id: str) -
     assert len(again.value.failed) == 2
     assert again.value.succeeded == []
 
-    chunk = await client.tasks._add_collection_chunk(
+    chunk = await PipelineChunkSender(client._pipeline)(
         job_id, b'{"value":[{"id":"raw1","commandLine":"echo"}]}'
     )
     assert chunk[0]["taskId"] == "raw1"

@@ -110,7 +110,7 @@ async def test_stats_and_reset(raw: RawClient, batch_emulator: Emulator) -> None
             "task_server_error",
             "drop_after_commit",
         }
-        async with s.post(f"{batch_emulator.url}/_emulator/reset") as r:
+        async with s.post(f"{batch_emulator.url}/_emulator/reset", json={}) as r:
             assert r.status == 200
         async with s.get(f"{batch_emulator.url}/_emulator/stats") as r:
             stats = await r.json()

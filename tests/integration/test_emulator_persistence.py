@@ -98,7 +98,9 @@ async def test_cli_prints_url_and_stops_on_sigterm() -> None:
         assert proc.stdout is not None
         line = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
         m = re.match(
-            r"batchtasks emulator listening on (http://127\.0\.0\.1:\d+) \(account batchdev\)", line
+            r"batchtasks emulator listening on (http://127\.0\.0\.1:\d+) "
+            r"\(account batchdev, data in memory\)$",
+            line,
         )
         assert m, line
         async with aiohttp.ClientSession() as s, s.get(f"{m.group(1)}/_emulator/stats") as r:

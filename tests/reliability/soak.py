@@ -203,7 +203,7 @@ async def emulator_stats(session: aiohttp.ClientSession, url: str) -> dict[str, 
 
 
 async def set_faults(session: aiohttp.ClientSession, url: str, faults: dict[str, Any]) -> None:
-    async with session.post(f"{url}/_emulator/faults", data=json.dumps(faults)) as resp:
+    async with session.post(f"{url}/_emulator/faults", json=faults) as resp:
         resp.raise_for_status()
 
 

@@ -373,9 +373,10 @@ def test_hostile_filter_shapes(server: ThreadedEmulator, text: str) -> None:
 
 
 def test_request_line_beyond_the_http_limit_is_refused(server: ThreadedEmulator) -> None:
-    # Refused by the HTTP layer before any parsing of ours (a plain 400, no handler runs).
+    # Refused by the HTTP layer before any parsing of ours (414, a Batch error body).
     reply = server.request("GET", f"/jobs/{JOB}/tasks", query=[("$filter", "x" * 100_000)])
-    assert reply.status == 400
+    assert reply.status == 414
+    assert reply.is_batch_error()
     assert crashes(server) == []
 
 
@@ -633,7 +634,7 @@ def test_location_must_be_a_directory_and_the_db_not_a_symlink(tmp_path: Path) -
 def test_admin_endpoints_reject_bad_input(server: ThreadedEmulator) -> None:
     for body in (b"[", b"[]", b'{"throttle_rate": 2}', b'{"nope": 1}', b'{"seed": "x"}'):
         data = (
-            f"POST /_emulator/faults HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+            f"POST /_emulator/faults HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
             f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
         ).encode() + body
         with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
@@ -642,7 +643,9 @@ def test_admin_endpoints_reject_bad_input(server: ThreadedEmulator) -> None:
         assert reply.status == 400, reply.body
     # And the faults are still off.
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
-        sock.sendall(b"GET /_emulator/faults HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        sock.sendall(
+            b"GET /_emulator/faults HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        )
         config = read_reply(sock).json()
     assert config["throttle_rate"] == 0.0
     assert crashes(server) == []
@@ -654,7 +657,7 @@ def test_slowloris_does_not_block_other_clients(server: ThreadedEmulator) -> Non
     try:
         for _ in range(20):
             sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
-            sock.sendall(b"GET /jobs HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+            sock.sendall(b"GET /jobs HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
             holders.append(sock)
         # The socket timeout bounds the wait: an answer at all means it did not hang.
         reply = server.request("GET", f"/jobs/{JOB}")
@@ -712,7 +715,7 @@ def test_filter_dates_past_the_calendar_edges(server: ThreadedEmulator, text: st
 
 def _admin_post(port: int, path: str, body: bytes) -> WireReply:
     data = (
-        f"POST {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
         f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
     ).encode() + body
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:

@@ -21,7 +21,10 @@ from batchtasks import (
     RawResponse,
     RetryPolicy,
     TaskAddOutcome,
+    TaskCountsResult,
+    TaskWatch,
     Timeout,
+    WaitSummary,
 )
 from batchtasks.models import SubtaskInformation
 
@@ -85,5 +88,19 @@ async def refused(client: BatchClient) -> None:
     await client.tasks.with_raw_response.get("j", "t", if_match=1)  # E: Argument "if_match"
     client.tasks.with_raw_response.list("j")  # E: has no attribute "list"
     client.tasks.list("j", if_match="x")  # E: Unexpected keyword argument "if_match"
+    await client.tasks.get("j", "t", filter="x")  # E: Unexpected keyword argument "filter"
+    await client.jobs.delete("j", select="id")  # E: Unexpected keyword argument "select"
+    client.jobs.list(max_results="10")  # E: Argument "max_results"
     await client.tasks.add_collection("j", [], max_concurrency="8")  # E: "max_concurrency"
     client.tasks.add_collection_iter("j", [], on_result=print)  # E: Unexpected keyword argument
+
+
+async def waiting(client: BatchClient) -> None:
+    assert_type(await client.jobs.get_task_counts("j", timeout=5), TaskCountsResult)
+    raw_jobs = client.jobs.with_raw_response
+    assert_type(await raw_jobs.get_task_counts("j"), RawResponse[TaskCountsResult])
+    watch = client.tasks.watch("j", task_ids=["a"], timeout=1.5, retry_policy=RetryPolicy())
+    assert_type(watch, TaskWatch)
+    assert_type(await client.tasks.wait("j", until="running", poll_interval=0.5), WaitSummary)
+    await client.tasks.wait("j", client_request_id="x")  # E: Unexpected keyword argument
+    client.tasks.watch("j", poll_interval="1")  # E: Argument "poll_interval"

@@ -38,7 +38,7 @@ class _ScriptedService:
         self.first = first
         self.requests: list[list[str]] = []
 
-    async def __call__(self, job_id: str, body: bytes) -> Results:
+    async def __call__(self, job_id: str, body: bytes, **_: Any) -> Results:
         ids = [task["id"] for task in json.loads(body)["value"]]
         self.requests.append(ids)
         answer: Results = [_success(task_id, len(self.requests)) for task_id in ids]

@@ -102,8 +102,8 @@ async def setup() -> AsyncIterator[Callable[..., Any]]:
             yield make
 
 
-def _tasks(n: int, pad: int = 0) -> list[dict[str, Any]]:
-    return [{"id": f"t{i}", "commandLine": "x" * pad} for i in range(n)]
+def _tasks(n: int, pad: int = 0, start: int = 0) -> list[dict[str, Any]]:
+    return [{"id": f"t{i}", "commandLine": "x" * pad} for i in range(start, start + n)]
 
 
 async def test_413_max_limit_detail_is_learned_through_the_transport(setup: Any) -> None:
@@ -124,10 +124,22 @@ async def test_retry_after_header_is_honoured(setup: Any) -> None:
 
 
 async def test_refused_connection_is_retried_as_not_processed(setup: Any) -> None:
-    client, svc, _ = setup(["refused"])
-    result = await client.tasks.add_collection("j", _tasks(5))
+    # A service that has answered before and then refuses is restarting: retried.
+    client, svc, _ = setup(["ok", "refused"])
+    await client.tasks.add_collection("j", _tasks(5))
+    result = await client.tasks.add_collection("j", _tasks(5, start=5))
     assert result.counts["added"] == 5  # the request certainly never arrived: plain ADDED
-    assert len(svc.bodies) == 2
+    assert len(svc.bodies) == 3
+
+
+async def test_refused_connection_before_any_answer_fails_at_once(setup: Any) -> None:
+    # Nothing ever answered at that address: a wrong endpoint, not a hiccup. No retry.
+    client, svc, sleeps = setup(["refused"])
+    result = await client.tasks.add_collection("j", _tasks(5), raise_on_failure=False)
+    assert result.counts.get("added", 0) == 0
+    assert len(svc.bodies) == 1
+    assert sleeps.delays == []
+    assert "nothing is listening there" in str(result.outcomes[0].exception)
 
 
 async def test_dropped_connection_after_commit_is_added_on_retry(setup: Any) -> None:

@@ -189,7 +189,7 @@ async def test_malformed_results_are_unknown_outcomes_and_retried() -> None:
     svc = FakeService()
     calls = 0
 
-    async def sender(job_id: str, body: bytes) -> Any:
+    async def sender(job_id: str, body: bytes, **_: Any) -> Any:
         nonlocal calls
         calls += 1
         answer = await svc(job_id, body)
@@ -364,17 +364,24 @@ async def test_fatal_request_error_stops_and_accounts_for_everything() -> None:
     _assert_agrees_with_service(result, svc, 1000)
 
 
-async def test_deadline_stops_new_requests_and_reports_not_attempted() -> None:
+async def test_deadline_cancels_the_request_in_flight_and_reports_the_rest_not_attempted() -> None:
     svc = FakeService(delay=0.05)
     with pytest.raises(AddCollectionError) as info:
         await run_add_collection(
             svc, "job", tasks(1000), policy=fast_policy(), max_concurrency=1, deadline=0.02
         )
     result = info.value.result  # type: ignore[attr-defined]
-    # The request in flight at the deadline (if one had started) finished; nothing else was sent.
-    assert len(svc.requests) <= 1
-    assert result.counts["added"] == 100 * len(svc.requests)
-    assert result.counts["not_attempted"] == 1000 - result.counts["added"]
+    # The one request started was cut at the deadline, before the service processed it: its
+    # tasks are UNKNOWN (the client cannot know that), everything else was never sent.
+    assert svc.requests == []
+    assert len(svc.time_left) == 1
+    assert 0 < svc.time_left[0] <= 0.02
+    unknown = [o for o in result.outcomes if o.outcome is Outcome.UNKNOWN]
+    assert [o.index for o in unknown] == list(range(100))
+    assert {(o.attempts, o.code) for o in unknown} == {(1, "TaskAddOutcomeUnknown")}
+    assert all("deadline exceeded while its request was in flight" in o.reason for o in unknown)
+    assert result.counts["not_attempted"] == 900
+    assert result.requests == 1
     assert result.stop_reason == "deadline exceeded"
 
 
@@ -496,7 +503,7 @@ async def test_pipeline_stays_full_while_one_request_is_slow() -> None:
     svc = FakeService()
     first = True
 
-    async def sender(job_id: str, body: bytes) -> list[dict[str, Any]]:
+    async def sender(job_id: str, body: bytes, **_: Any) -> list[dict[str, Any]]:
         nonlocal first
         if first:
             first = False

@@ -77,8 +77,13 @@ class FakeService:
         self.in_flight = 0
         self.max_in_flight = 0
         self.gate: asyncio.Event | None = None
+        #: the `time_left` each request was given (what remained of the call's deadline)
+        self.time_left: list[float | None] = []
 
-    async def __call__(self, job_id: str, body: bytes) -> list[dict[str, Any]]:
+    async def __call__(
+        self, job_id: str, body: bytes, *, time_left: float | None = None
+    ) -> list[dict[str, Any]]:
+        self.time_left.append(time_left)
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:

@@ -25,7 +25,7 @@ class _RecordingService(FakeService):
         super().__init__(**kwargs)
         self.bodies: list[bytes] = []
 
-    async def __call__(self, job_id: str, body: bytes) -> list[dict[str, Any]]:
+    async def __call__(self, job_id: str, body: bytes, **_: Any) -> list[dict[str, Any]]:
         self.bodies.append(body)
         return await super().__call__(job_id, body)
 

@@ -357,7 +357,7 @@ def test_summary_table_lists_the_counts_and_failures() -> None:
     out = io.StringIO()
     summary.write("table", out)
     text = out.getvalue()
-    for fragment in ("bulk add to job j", "added on retry", "retries", "t9", "failed tasks"):
+    for fragment in ("bulk add to job j", "added on retry", "retries", "t9", "tasks not added"):
         assert fragment in text
 
 
@@ -414,3 +414,23 @@ def test_plain_http_to_a_remote_host_is_refused_as_a_usage_error(
     err = capsys.readouterr().err
     assert "refusing plain http" in err
     assert KEY not in err
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "acct.westus.batch.azure.com",
+        "https://acct.westus.batch.azure.com/",
+        "ACCT.westus.batch.azure.com",
+        "http://127.0.0.1:10100",
+    ],
+)
+def test_library_and_cli_read_an_endpoint_the_same_way(endpoint: str) -> None:
+    from batchtasks import BatchClient, SharedKeyCredential
+    from batchtasks.cli._account import resolve_account
+
+    settings = resolve_account(endpoint=endpoint, account_name="acct", key=KEY, environ={})
+    assert settings.endpoint is not None
+    credential = SharedKeyCredential("acct", KEY)
+    library = BatchClient(endpoint, credential).endpoint
+    assert BatchClient(settings.endpoint, credential).endpoint == library

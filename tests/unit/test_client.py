@@ -150,6 +150,9 @@ async def test_user_agent_prefix(capture_server: CaptureServer) -> None:
         ("http://localhost:8080/", "http://localhost:8080"),
         ("http://[::1]:9000", "http://[::1]:9000"),
         ("http://127.5.6.7", "http://127.5.6.7"),
+        # Without a scheme, as the portal shows it: https (the CLI reads it the same way).
+        ("acct.westus.batch.azure.com", "https://acct.westus.batch.azure.com"),
+        (" acct.westus.batch.azure.com/ ", "https://acct.westus.batch.azure.com"),
     ],
 )
 def test_accepted_endpoints(endpoint: str, normalised: str) -> None:
@@ -167,7 +170,7 @@ def test_plain_http_to_remote_host_is_refused_clearly() -> None:
 @pytest.mark.parametrize(
     "endpoint",
     [
-        "acct.westus.batch.azure.com",
+        "",
         "ftp://acct.westus.batch.azure.com",
         "https://acct.westus.batch.azure.com/jobs",
         "https://acct.westus.batch.azure.com?x=1",

@@ -121,3 +121,20 @@ def test_make_authorizer_rejects_other_objects() -> None:
     cred = SharedKeyCredential("acct", VECTOR_KEY)
     assert make_authorizer(cred) is cred
     assert isinstance(make_authorizer(FakeTokenCredential()), TokenCredentialAuthorizer)
+
+
+@pytest.mark.parametrize("key", ["nope!", "a2V5!", "a2V5 ~", "", "   ", "a2V5\x00"])
+def test_a_key_that_is_not_base64_is_refused_at_construction(key: str) -> None:
+    with pytest.raises(ValueError, match=r"not valid base64|empty") as info:
+        SharedKeyCredential("a", key)
+    if key.strip():
+        assert key not in str(info.value)
+
+
+def test_a_key_pasted_across_lines_is_accepted() -> None:
+    whole = SharedKeyCredential("a", "a2V5a2V5")
+    wrapped = SharedKeyCredential("a", " a2V5\na2V5 \n")
+    headers = [("ocp-date", "Tue, 01 Oct 2024 12:00:00 GMT")]
+    assert whole.sign(method="GET", path="/jobs", raw_query="", headers=headers) == wrapped.sign(
+        method="GET", path="/jobs", raw_query="", headers=headers
+    )

@@ -18,7 +18,7 @@ import yarl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from batchtasks._private import protocol, signing, transport
+from batchtasks._private import signing, transport, wire
 from batchtasks._private.credentials import SharedKeyCredential
 from batchtasks._private.protocol import Request, encode_query, request_query, request_url
 from batchtasks._private.signing import (
@@ -156,7 +156,7 @@ def test_request_query_and_url_equal_uncached(pairs: list[tuple[str, str]]) -> N
         assert request_query(request) == encode_query(pairs)
         expected = "http://h:1/jobs/j%20x/tasks" + ("?" + encode_query(pairs) if pairs else "")
         assert request_url("http://h:1", request) == expected
-    assert len(protocol._ENCODED_QUERIES) <= protocol._ENCODED_QUERIES_SIZE
+    assert len(wire._ENCODED_QUERIES) <= wire._ENCODED_QUERIES_SIZE
 
 
 def test_transport_url_and_timeout_objects_equal_uncached() -> None:

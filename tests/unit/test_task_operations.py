@@ -28,6 +28,7 @@ from batchtasks import (
     TaskValidationError,
     ThrottledError,
 )
+from batchtasks._private.bulk.sender import PipelineChunkSender
 from batchtasks._private.constants import API_VERSION, JSON_CONTENT_TYPE
 from tests.unit.conftest import (
     BASE_URL,
@@ -105,8 +106,8 @@ CASES = [
     ),
     Case(
         "add_collection_chunk",
-        lambda c: c.tasks._add_collection_chunk(
-            "job-1", b'{"value":[{"id":"a","commandLine":"echo a"}]}', timeout=25
+        lambda c: PipelineChunkSender(c._pipeline, timeout=25)(
+            "job-1", b'{"value":[{"id":"a","commandLine":"echo a"}]}'
         ),
         "POST",
         "/jobs/job-1/addtaskcollection",
@@ -386,6 +387,32 @@ async def test_invalid_task_is_rejected_before_sending(
     assert service.sent == []
 
 
+@pytest.mark.parametrize("pad", [0, 1])
+async def test_a_single_add_over_the_body_limit_is_refused_like_the_bulk_add(
+    pad: int, service: FakeService, client: BatchClient
+) -> None:
+    # The smallest task whose body reaches the limit (pad=0), and one byte more.
+    envelope = len(b'{"id":"big","commandLine":""}')
+    task = {"id": "big", "commandLine": "x" * (1_048_576 - envelope + pad)}
+    with pytest.raises(TaskValidationError, match="1,048,576 bytes") as info:
+        await client.tasks.add("job-1", task)
+    assert info.value.task_id == "big"
+    assert service.sent == []
+    # The bulk add refuses the same task before sending it, too.
+    result = await client.tasks.add_collection("job-1", [task], raise_on_failure=False)
+    assert (result.counts["failed"], result.counts["added"]) == (1, 0)
+    assert service.sent == []
+
+
+async def test_a_single_add_just_below_the_body_limit_is_sent(
+    service: FakeService, client: BatchClient
+) -> None:
+    envelope = len(b'{"id":"big","commandLine":""}')
+    service.reply(Reply(201))
+    await client.tasks.add("job-1", {"id": "big", "commandLine": "x" * (1_048_575 - envelope)})
+    assert len(service.sent[0].body) == 1_048_575
+
+
 async def test_add_collection_sends_the_tasks_through_the_chunk_sender(
     service: FakeService, client: BatchClient
 ) -> None:
@@ -443,7 +470,7 @@ async def test_add_collection_chunk_sends_exact_body_without_retry(
 ) -> None:
     body = b'{"value":[{"id":"z","commandLine":"x"}]}'
     service.reply(Reply(status=200, body=b'{"value":[{"status":"success","taskId":"z"}]}'))
-    values = await client.tasks._add_collection_chunk("job-1", body, timeout=90)
+    values = await PipelineChunkSender(client._pipeline, timeout=90)("job-1", body)
     assert values == [{"status": "success", "taskId": "z"}]
     (sent,) = service.sent
     assert sent.body == body
@@ -455,7 +482,7 @@ async def test_add_collection_chunk_sends_exact_body_without_retry(
     retrying = RetryPolicy(max_attempts=5, sleep=_no_sleep)
     async with BatchClient(BASE_URL, credential, retry_policy=retrying) as other:
         with pytest.raises(ThrottledError) as info:
-            await other.tasks._add_collection_chunk("job-1", body)
+            await PipelineChunkSender(other._pipeline)("job-1", body)
     assert info.value.retry_after == 4.0
     assert len(service.sent) == 2  # one more request: the engine, not the sender, retries
 

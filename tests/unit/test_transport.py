@@ -17,6 +17,7 @@ from aiohttp import web
 from batchtasks._private.constants import JSON_CONTENT_TYPE
 from batchtasks._private.credentials import SharedKeyCredential
 from batchtasks._private.errors import BatchConnectionError, BatchTimeoutError, NotFoundError
+from batchtasks._private.options import ListOptions
 from batchtasks._private.pipeline import Pipeline
 from batchtasks._private.protocol import (
     RequestOptions,
@@ -122,7 +123,7 @@ async def test_get_with_unicode_filter_is_encoded_as_signed(capture_server: Capt
     capture_server.respond = status(200, b'{"value": []}')  # type: ignore[assignment]
     pipeline = make_pipeline(capture_server.url)
     request = task_list(
-        "j", OPTS, filter="startswith(id,'ü ä') and state eq 'active'", max_results=5
+        "j", ListOptions(filter="startswith(id,'ü ä') and state eq 'active'", max_results=5)
     )
     try:
         await pipeline.send(request)
@@ -161,7 +162,11 @@ async def test_connection_refused_is_connection_error_not_sent() -> None:
         await pipeline.transport.close()
     assert not isinstance(info.value, BatchTimeoutError)
     assert info.value.request_sent is False
-    assert "cannot connect" in str(info.value)
+    assert info.value.transient is False  # nothing ever answered there: not worth a retry
+    message = str(info.value)
+    assert f"connection refused by 127.0.0.1:{port}" in message
+    assert "ssl:default" not in message
+    assert "check the endpoint" in message
 
 
 async def test_read_timeout_is_timeout_error(capture_server: CaptureServer) -> None:
@@ -361,3 +366,45 @@ async def test_tls_verification_is_on_by_default(tmp_path: Path) -> None:
         assert response.status == 200
     finally:
         await runner.cleanup()
+
+
+def _dns_failure(code: int, text: str) -> aiohttp.ClientConnectorDNSError:
+    key = aiohttp.client_reqrep.ConnectionKey("nope.invalid", 443, True, True, None, None, None)
+    return aiohttp.ClientConnectorDNSError(key, socket.gaierror(code, text))
+
+
+@pytest.mark.parametrize(
+    ("code", "text", "transient", "sends"),
+    [
+        (socket.EAI_NONAME, "Name or service not known", False, 1),
+        (socket.EAI_AGAIN, "Temporary failure in name resolution", True, 3),
+    ],
+)
+async def test_a_name_that_does_not_resolve_is_not_retried(
+    code: int, text: str, transient: bool, sends: int
+) -> None:
+    from aioresponses import aioresponses
+
+    from batchtasks import BatchClient, RetryPolicy
+
+    sleeps: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+
+    policy = RetryPolicy(max_attempts=3, backoff_initial=0.01, jitter=0.0, sleep=sleep)
+    credential = SharedKeyCredential(VECTOR_ACCOUNT, VECTOR_KEY)
+    with aioresponses() as mocked:
+        for _ in range(3):
+            mocked.get(
+                "https://nope.invalid/jobs/j?api-version=2024-02-01.19.0",
+                exception=_dns_failure(code, text),
+            )
+        async with BatchClient("https://nope.invalid", credential, retry_policy=policy) as c:
+            with pytest.raises(BatchConnectionError) as info:
+                await c.jobs.get("j")
+    assert info.value.transient is transient
+    assert len(sleeps) == sends - 1  # a name that does not exist is not retried
+    assert "cannot resolve host 'nope.invalid'" in str(info.value)
+    assert text in str(info.value)
+    assert "ssl:default" not in str(info.value)

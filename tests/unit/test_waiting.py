@@ -9,7 +9,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from batchtasks import NotFoundError, RetryPolicy, ServerError, ThrottledError
+from batchtasks import (
+    BatchClient,
+    NotFoundError,
+    RetryPolicy,
+    ServerError,
+    SharedKeyCredential,
+    ThrottledError,
+)
 from batchtasks._private.wait_query import TaskQuery, merge_select
 from batchtasks._private.wait_summary import WaitTimeoutError
 from batchtasks._private.waiting import TaskWatch, WatchSettings
@@ -113,6 +120,13 @@ async def test_an_empty_job_ends_at_once() -> None:
     assert (summary.reached, job.calls["counts"], job.now) == (0, 1, 0.0)
 
 
+async def test_no_named_tasks_means_no_request() -> None:
+    job = FakeJob([FakeTask("a", start=0, finish=5)])
+    summary = await _watch(job, task_ids=()).wait()
+    assert (summary.reached, summary.pending_task_ids) == (0, ())
+    assert job.calls == {"counts": 0, "list": 0, "get": 0}
+
+
 async def test_incremental_listings_ask_only_for_recent_transitions() -> None:
     job = FakeJob([FakeTask(f"t{i:02}", start=0, finish=i) for i in range(30)], page_size=1000)
     seen: list[TaskQuery] = []
@@ -211,3 +225,28 @@ def test_query_text() -> None:
         "(id eq 'a' or id eq 'o''b') and (startswith(id,'a'))"
     )
     assert merge_select("executionInfo, id") == "executionInfo,id,state,stateTransitionTime"
+
+
+# -- the client's watch: options checked at call time, nothing sent -----------------------------
+
+
+@pytest.mark.parametrize(
+    ("kw", "error"),
+    [
+        ({"bogus": 1}, TypeError),
+        ({"timeout": 5, "client_request_id": "x"}, TypeError),
+        ({"task_ids": "t1"}, ValueError),
+        ({"until": "finished"}, ValueError),
+        ({"poll_interval": -1}, ValueError),
+    ],
+)
+async def test_client_watch_refuses_bad_options(kw: dict[str, object], error: type) -> None:
+    client = BatchClient("http://127.0.0.1:9", SharedKeyCredential("a", "a2V5"))
+    with pytest.raises(error):
+        client.tasks.watch("j", **kw)  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        client.tasks.watch("")
+    watch = client.tasks.watch("j", task_ids=["T1"], until="Running", select="id")
+    assert watch.summary.pending_task_ids == ("T1",)
+    assert watch.summary.until == TaskState.RUNNING
+    await client.close()
