@@ -151,6 +151,8 @@ def bench(session: nox.Session) -> None:
     session.run("python", "benchmarks/download.py")
     # Requests of tasks.wait against the list-everything loop, 100,000 tasks (docs/waiting.md).
     session.run("python", "benchmarks/wait_requests.py")
+    # Hostile answers (size, bombs, slow pages) and 2,000 held connections (docs/reliability.md).
+    session.run("python", "benchmarks/hostile.py")
 
 
 @nox.session

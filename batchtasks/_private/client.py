@@ -55,7 +55,7 @@ def _is_loopback(host: str) -> bool:
 
 def _shown(endpoint: str) -> str:
     """`endpoint` for an error message: any user-info (a key, a password) masked."""
-    return re.sub(r"(?i)^([a-z][a-z0-9+.\-]*://)[^/?#]*@", r"\1***@", endpoint)
+    return re.sub(r"(?i)^([a-z][a-z0-9+.\-]*://).*@", r"\1***@", endpoint)
 
 
 def validate_endpoint(endpoint: str, *, allow_insecure_http: bool = False) -> str:

@@ -55,11 +55,15 @@ class CallOptions(TypedDict, total=False):
             `Host` and `Content-Length` are refused).
         retry_policy: override of the client's `RetryPolicy` for this call.
         client_timeout: override of the client's connect/read/total `Timeout` for this call.
+        max_response_size: the largest answer body (bytes, after decompression) this call
+            reads; a larger success answer raises `ResponseTooLargeError` (default: the
+            client's `ResponseLimits` for the kind of answer).
     """
 
     custom_headers: Mapping[str, str] | None
     retry_policy: RetryPolicy | None
     client_timeout: Timeout | None
+    max_response_size: int | None
 
 
 class RequestOptions(CallOptions, total=False):

@@ -55,6 +55,8 @@ class TaskOperations(BulkAddMixin, WaitingMixin, OperationsBase):
     * `custom_headers` — extra headers to send (the official `custom_headers`).
     * `retry_policy` — override of the client's `RetryPolicy` for this call.
     * `client_timeout` — override of the client's connect/read/total `Timeout` for this call.
+    * `max_response_size` — the largest answer body this call reads (bytes, after
+      decompression); default the client's `ResponseLimits` for the kind of answer.
 
     Methods on a single existing task (get, update, delete, terminate, reactivate) also accept
     the conditional headers (`ConditionalOptions`): `if_match`, `if_none_match` (ETags) and

@@ -198,12 +198,13 @@ def emulator_process(*args: str) -> Iterator[tuple[subprocess.Popen[bytes], int]
         assert match, line
         yield proc, int(match.group(1))
     finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        if proc.returncode is None:
+            proc.terminate()
+            try:
+                proc.communicate(timeout=30)  # also closes the pipes
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.communicate()
 
 
 def _hold(port: int, count: int) -> list[socket.socket]:
