@@ -137,7 +137,11 @@ async function lifecycle() {
 
 async function advance(seconds) {
   // The emulator's admin endpoint (loopback, no auth): move its simulated clock.
-  const response = await fetch(`${url}/_emulator/advance`, { method: "POST", body: JSON.stringify({ seconds }) });
+  const response = await fetch(`${url}/_emulator/advance`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },  // the admin API takes JSON only
+    body: JSON.stringify({ seconds }),
+  });
   assert.equal(response.status, 200);
 }
 
