@@ -104,6 +104,16 @@ def js(session: nox.Session) -> None:
 
 
 @nox.session
+def azcli(session: nox.Session) -> None:
+    """Optional (not a default; installing azure-cli takes minutes): `az batch task ...` commands
+    against the emulator, including numeric strings (`--max-task-retry-count 2`) and --json-file."""
+    session.install("-e", ".[test]", "azure-cli")
+    session.run(
+        "pytest", "-q", "-p", "no:cacheprovider", "tests/azcli/az_conformance.py", *session.posargs
+    )
+
+
+@nox.session
 def lint(session: nox.Session) -> None:
     """ruff check and ruff format --check."""
     session.install("ruff>=0.6")
@@ -141,6 +151,8 @@ def bench(session: nox.Session) -> None:
     session.run("python", "benchmarks/download.py")
     # Requests of tasks.wait against the list-everything loop, 100,000 tasks (docs/waiting.md).
     session.run("python", "benchmarks/wait_requests.py")
+    # Hostile answers (size, bombs, slow pages) and 2,000 held connections (docs/reliability.md).
+    session.run("python", "benchmarks/hostile.py")
 
 
 @nox.session

@@ -8,6 +8,7 @@ first request or `__aenter__` inside the running loop. This module must not impo
 from __future__ import annotations
 
 import ipaddress
+import re
 import ssl
 import warnings
 from collections.abc import Sequence
@@ -52,6 +53,11 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _shown(endpoint: str) -> str:
+    """`endpoint` for an error message: any user-info (a key, a password) masked."""
+    return re.sub(r"(?i)^([a-z][a-z0-9+.\-]*://).*@", r"\1***@", endpoint)
+
+
 def validate_endpoint(endpoint: str, *, allow_insecure_http: bool = False) -> str:
     """Check an account endpoint and return it as `scheme://host[:port]`.
 
@@ -67,27 +73,26 @@ def validate_endpoint(endpoint: str, *, allow_insecure_http: bool = False) -> st
     if not isinstance(endpoint, str) or not endpoint.strip():
         raise ValueError(
             f"endpoint must be a URL such as https://<account>.<region>.batch.azure.com, "
-            f"got {endpoint!r}"
+            f"got {_shown(endpoint) if isinstance(endpoint, str) else type(endpoint).__name__!r}"
         )
     endpoint = endpoint.strip()
     if "://" not in endpoint:
         # A bare host name, as the Azure CLI and portal show it: the service is https only
         # (the batchtasks command line reads it the same way).
         endpoint = "https://" + endpoint
+    shown = _shown(endpoint)
     parts = urlsplit(endpoint)
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"endpoint must be an http(s) URL with a host, got {endpoint!r}")
+        raise ValueError(f"endpoint must be an http(s) URL with a host, got {shown!r}")
     if parts.username or parts.password:
         raise ValueError("endpoint must not contain credentials; pass a credential object")
     if parts.path not in ("", "/") or parts.query or parts.fragment:
-        raise ValueError(
-            f"endpoint must be the account URL without a path or query, got {endpoint!r}"
-        )
+        raise ValueError(f"endpoint must be the account URL without a path or query, got {shown!r}")
     try:
         port = parts.port
     except ValueError:
-        raise ValueError(f"endpoint has an invalid port: {endpoint!r}") from None
+        raise ValueError(f"endpoint has an invalid port: {shown!r}") from None
     if scheme == "http" and not allow_insecure_http and not _is_loopback(parts.hostname):
         raise ValueError(
             f"refusing plain http to {parts.hostname!r}: signatures and tokens would travel "

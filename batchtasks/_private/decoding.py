@@ -17,7 +17,15 @@ from pydantic_core import from_json
 from batchtasks._private.errors import BatchServiceError, error_from_response
 from batchtasks._private.wire import Request, Response
 
-__all__ = ["check_status", "decode_json", "decode_value_list", "loads_json", "next_link_of"]
+__all__ = [
+    "bad_body",
+    "check_status",
+    "decode_json",
+    "decode_value_list",
+    "loads_json",
+    "next_link_of",
+    "value_list_of",
+]
 
 
 def check_status(request: Request, response: Response) -> None:
@@ -31,7 +39,8 @@ def check_status(request: Request, response: Response) -> None:
         )
 
 
-def _bad_body(response: Response, why: str) -> BatchServiceError:
+def bad_body(response: Response, why: str) -> BatchServiceError:
+    """The error for a success response whose body cannot be used (`why` says how)."""
     return BatchServiceError(
         status=response.status,
         message=f"malformed success response: {why}",
@@ -67,9 +76,9 @@ def decode_json(response: Response) -> dict[str, Any]:
     try:
         data = loads_json(response.body)
     except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: hostile nesting
-        raise _bad_body(response, "body is not JSON") from None
+        raise bad_body(response, "body is not JSON") from None
     if not isinstance(data, dict):
-        raise _bad_body(response, "body is not a JSON object")
+        raise bad_body(response, "body is not a JSON object")
     return data
 
 
@@ -79,11 +88,21 @@ def decode_value_list(response: Response) -> tuple[list[dict[str, Any]], dict[st
     Raises:
         BatchServiceError: the body has no list `value` of objects.
     """
-    data = decode_json(response)
+    return value_list_of(response, decode_json(response))
+
+
+def value_list_of(response: Response, data: object) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The `value` list of the decoded body `data` of `response` (and `data` itself).
+
+    Raises:
+        BatchServiceError: `data` is not an object with a list `value` of objects.
+    """
+    if not isinstance(data, dict):
+        raise bad_body(response, "body is not a JSON object")
     value = data.get("value", [])
     # map/repeat keeps the per-item check in C (a bulk-add answer has up to 100 items).
     if not isinstance(value, list) or not all(map(isinstance, value, repeat(dict))):
-        raise _bad_body(response, "`value` is not a list of objects")
+        raise bad_body(response, "`value` is not a list of objects")
     return value, data
 
 

@@ -13,9 +13,10 @@ whose ``Last-Modified`` changed between two answers, or a body that ends early f
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import uuid
-from collections.abc import AsyncIterator, Generator
+from collections.abc import AsyncGenerator, AsyncIterator, Generator
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -191,7 +192,7 @@ class FileDownload:
     def __aiter__(self) -> AsyncIterator[bytes]:
         return self.chunks()
 
-    async def chunks(self) -> AsyncIterator[bytes]:
+    async def chunks(self) -> AsyncGenerator[bytes, None]:
         """The bytes of the file, chunk by chunk (each at most about 1 MiB).
 
         Raises:
@@ -253,8 +254,9 @@ class FileDownload:
     async def read(self) -> bytes:
         """All the bytes (held in memory: prefer `to_file` or iteration for large files)."""
         data = bytearray()
-        async for chunk in self.chunks():
-            data += chunk
+        async with contextlib.aclosing(self.chunks()) as chunks:
+            async for chunk in chunks:
+                data += chunk
         return bytes(data)
 
     async def to_file(self, path: str | os.PathLike[str]) -> int:
@@ -269,21 +271,34 @@ class FileDownload:
         """
         target = Path(path)
         partial = target.with_name(target.name + ".partial")
-        handle = await asyncio.to_thread(partial.open, "wb")
+        # Shielded: a cancellation while the worker thread opens the file must not lose the
+        # handle (the cleanup below waits for it, closes it and removes the partial file).
+        opening = asyncio.ensure_future(asyncio.to_thread(partial.open, "wb"))
+        # One block is written in a worker thread while the next one arrives (2 blocks at most).
+        writing: asyncio.Future[None] | None = None
         try:
+            handle = await asyncio.shield(opening)
             block: list[bytes] = []
-            pending = 0
-            async for chunk in self.chunks():
-                block.append(chunk)
-                pending += len(chunk)
-                if pending >= WRITE_BLOCK:
-                    await asyncio.to_thread(handle.writelines, block)
-                    block, pending = [], 0
+            size = 0
+            # aclosing: an error or cancellation while a block is written must still close the
+            # generator, and so the connection (a bare `async for` leaves it to the GC).
+            async with contextlib.aclosing(self.chunks()) as chunks:
+                async for chunk in chunks:
+                    block.append(chunk)
+                    size += len(chunk)
+                    if size >= WRITE_BLOCK:
+                        if writing is not None:
+                            await writing
+                        writing = asyncio.ensure_future(asyncio.to_thread(handle.writelines, block))
+                        block, size = [], 0
+            if writing is not None:
+                await writing
             await asyncio.to_thread(handle.writelines, block)
             await asyncio.to_thread(handle.close)
             await asyncio.to_thread(os.replace, partial, target)
         except BaseException:
-            await asyncio.shield(asyncio.to_thread(_discard, handle, partial))
+            self._drop_stream()  # opened by an earlier `await download`, perhaps never read
+            await asyncio.shield(_abandon(opening, partial, writing))
             raise
         return self.received
 
@@ -300,6 +315,20 @@ class FileDownload:
         self._drop_stream()
 
 
+async def _abandon(
+    opening: asyncio.Future[Any], partial: Path, writing: asyncio.Future[None] | None
+) -> None:
+    """Remove the partial file of a failed `to_file`, after any write still running in a thread."""
+    handle = None
+    with contextlib.suppress(Exception):  # a failed open has nothing to close
+        handle = await opening
+    if writing is not None:
+        with contextlib.suppress(Exception):  # its error, if any, is the one being raised
+            await writing
+    await asyncio.to_thread(_discard, handle, partial)
+
+
 def _discard(handle: Any, partial: Path) -> None:
-    handle.close()
+    if handle is not None:
+        handle.close()
     partial.unlink(missing_ok=True)

@@ -15,7 +15,12 @@ from typing_extensions import Unpack
 
 from batchtasks._private import protocol
 from batchtasks._private.operations import OperationsBase, coerce_model
-from batchtasks._private.options import ConditionalOptions, RequestOptions
+from batchtasks._private.options import (
+    ConditionalOptions,
+    GetOptions,
+    ListOptions,
+    RequestOptions,
+)
 from batchtasks._private.paging import AsyncPager
 from batchtasks._private.pipeline import RetryMode
 from batchtasks._private.raw import raw_response_wrapper
@@ -28,7 +33,8 @@ class JobOperations(OperationsBase):
     """Job operations (`client.jobs`; a subset of the official `client.job`).
 
     Keyword options are those of `TaskOperations` (see its class docstring): `RequestOptions`
-    on every method, plus the conditional headers (`ConditionalOptions`) on get and delete.
+    on every method, plus the conditional headers (`ConditionalOptions`) on delete, and
+    `GetOptions` on get, `ListOptions` on list.
     `jobs.with_raw_response.add/get/delete(...)` return a `RawResponse[T]`.
     """
 
@@ -58,21 +64,12 @@ class JobOperations(OperationsBase):
         request = protocol.job_add(self._check_version("job", param.to_json_bytes()), options)
         await self._send(request, options, mode=RetryMode.DETECT_EXISTS)
 
-    async def get(
-        self,
-        job_id: str,
-        *,
-        select: str | None = None,
-        expand: str | None = None,
-        **options: Unpack[ConditionalOptions],
-    ) -> CloudJob:
+    async def get(self, job_id: str, **options: Unpack[GetOptions]) -> CloudJob:
         """Get a job (GET /jobs/{job_id}, 200).
 
         Args:
             job_id: the job.
-            select: OData `$select`.
-            expand: OData `$expand`.
-            **options: `ConditionalOptions`.
+            **options: `GetOptions` (`select`, `expand` and the conditional headers).
 
         Returns:
             The `CloudJob` (`with_raw_response.get`: a `RawResponse[CloudJob]`).
@@ -82,7 +79,7 @@ class JobOperations(OperationsBase):
             ConditionNotMetError: a conditional header failed (304).
             BatchServiceError, BatchConnectionError: other failures.
         """
-        request = protocol.job_get(job_id, options, select=select, expand=expand)
+        request = protocol.job_get(job_id, options)
         return await self._send_model(request, CloudJob, options)
 
     async def delete(self, job_id: str, **options: Unpack[ConditionalOptions]) -> None:
@@ -119,23 +116,11 @@ class JobOperations(OperationsBase):
         request = protocol.job_get_task_counts(job_id, options)
         return await self._send_model(request, TaskCountsResult, options)
 
-    def list(
-        self,
-        *,
-        filter: str | None = None,
-        select: str | None = None,
-        expand: str | None = None,
-        max_results: int | None = None,
-        **options: Unpack[RequestOptions],
-    ) -> AsyncPager[CloudJob]:
+    def list(self, **options: Unpack[ListOptions]) -> AsyncPager[CloudJob]:
         """List the account's jobs (GET /jobs, 200), following `odata.nextLink` lazily.
 
         Args:
-            filter: OData `$filter`.
-            select: OData `$select`.
-            expand: OData `$expand`.
-            max_results: page size, 1-1000.
-            **options: `RequestOptions`.
+            **options: `ListOptions` (`filter`, `select`, `expand`, `max_results`).
 
         Returns:
             An `AsyncPager[CloudJob]`.
@@ -143,10 +128,7 @@ class JobOperations(OperationsBase):
         Raises:
             ValueError: `max_results` out of range (at call time).
         """
-        first = protocol.job_list(
-            options, filter=filter, select=select, expand=expand, max_results=max_results
-        )
-        return self._pager(first, CloudJob, options)
+        return self._pager(protocol.job_list(options), CloudJob, options)
 
 
 class JobOperationsWithRawResponse:

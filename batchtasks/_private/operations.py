@@ -14,8 +14,9 @@ from typing import Any, TypeVar
 import pydantic
 from pydantic_core import PydanticSerializationError
 
-from batchtasks._private.decoding import decode_json, decode_value_list, next_link_of
+from batchtasks._private.decoding import decode_json, next_link_of
 from batchtasks._private.errors import BatchServiceError, TaskValidationError
+from batchtasks._private.json_slices import decode_page
 from batchtasks._private.options import RequestOptions, send_settings
 from batchtasks._private.paging import AsyncPager, Page
 from batchtasks._private.pipeline import Pipeline, RetryMode
@@ -80,6 +81,13 @@ def _parse(model: type[M], data: Mapping[str, Any], response: Response) -> M:
         ) from None
 
 
+def _max_response_size(options: RequestOptions) -> int | None:
+    value = options.get("max_response_size")
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise ValueError("max_response_size must be a positive number of bytes or None")
+    return value
+
+
 class OperationsBase:
     """Shared machinery of the operation groups (not public).
 
@@ -117,7 +125,11 @@ class OperationsBase:
     ) -> Response:
         retry_policy, client_timeout = send_settings(options)
         response = await self._pipeline.send(
-            request, retry_policy=retry_policy, timeout=client_timeout, mode=mode
+            request,
+            retry_policy=retry_policy,
+            timeout=client_timeout,
+            mode=mode,
+            max_response_size=_max_response_size(options),
         )
         record(response)
         return response
@@ -135,13 +147,17 @@ class OperationsBase:
         follow_links: bool = True,
     ) -> AsyncPager[M]:
         retry_policy, client_timeout = send_settings(options)
+        max_size = _max_response_size(options)
 
         async def fetch(token: str | None) -> Page[M]:
             request = first if token is None else request_for_next_link(first, token)
             response = await self._pipeline.send(
-                request, retry_policy=retry_policy, timeout=client_timeout
+                request,
+                retry_policy=retry_policy,
+                timeout=client_timeout,
+                max_response_size=max_size,
             )
-            values, data = decode_value_list(response)
+            values, data = await decode_page(response)
             items = await map_yielding(lambda value: _parse(item_model, value, response), values)
             link = next_link_of(data) if follow_links else None
             return Page(items, link, response.status, response.headers)

@@ -10,8 +10,9 @@ complete the option names and mypy checks their types::
         request = protocol.task_get(job_id, task_id, options, select=select)
         return await self._send_model(request, CloudTask, options)
 
-`RequestOptions` is for operations without conditional headers (adds, lists),
-`ConditionalOptions` for operations on one existing resource. The protocol layer reads the wire
+`RequestOptions` is for operations without conditional headers (adds), `ConditionalOptions` for
+operations on one existing resource, `GetOptions` and `ListOptions` add the OData query options
+of gets and lists. The protocol layer reads the wire
 options from the same mapping (and refuses, with `check_names`, a name that is no option, as
 Python refuses an unknown keyword); `send_settings` takes out the two client-side ones.
 
@@ -37,6 +38,8 @@ __all__ = [
     "CallOptions",
     "ConditionalOptions",
     "FileConditionalOptions",
+    "GetOptions",
+    "ListOptions",
     "RequestOptions",
     "check_names",
     "send_settings",
@@ -52,11 +55,15 @@ class CallOptions(TypedDict, total=False):
             `Host` and `Content-Length` are refused).
         retry_policy: override of the client's `RetryPolicy` for this call.
         client_timeout: override of the client's connect/read/total `Timeout` for this call.
+        max_response_size: the largest answer body (bytes, after decompression) this call
+            reads; a larger success answer raises `ResponseTooLargeError` (default: the
+            client's `ResponseLimits` for the kind of answer).
     """
 
     custom_headers: Mapping[str, str] | None
     retry_policy: RetryPolicy | None
     client_timeout: Timeout | None
+    max_response_size: int | None
 
 
 class RequestOptions(CallOptions, total=False):
@@ -102,6 +109,34 @@ class ConditionalOptions(FileConditionalOptions, total=False):
     if_none_match: str | None
 
 
+class GetOptions(ConditionalOptions, total=False):
+    """`ConditionalOptions` plus the OData options of a get.
+
+    Attributes:
+        select: OData `$select` (comma-separated property names).
+        expand: OData `$expand` (`stats`).
+    """
+
+    select: str | None
+    expand: str | None
+
+
+class ListOptions(RequestOptions, total=False):
+    """`RequestOptions` plus the OData options of a list.
+
+    Attributes:
+        filter: OData `$filter` (e.g. `state eq 'active'`).
+        select: OData `$select` (comma-separated property names).
+        expand: OData `$expand` (`stats`).
+        max_results: page size, 1-1000 (the service's default is 1000); checked at call time.
+    """
+
+    filter: str | None
+    select: str | None
+    expand: str | None
+    max_results: int | None
+
+
 class BulkAddOptions(TypedDict, total=False):
     """The options `add_collection` and `add_collection_iter` share (defaults in brackets).
 
@@ -135,7 +170,8 @@ class BulkAddOptions(TypedDict, total=False):
     retry_policy: RetryPolicy | None
 
 
-_OPTION_NAMES: Final = frozenset(ConditionalOptions.__optional_keys__)
+#: Every name an operation's ``**options`` may hold (each operation accepts a subset).
+_OPTION_NAMES: Final = frozenset(GetOptions.__optional_keys__ | ListOptions.__optional_keys__)
 BULK_OPTION_NAMES: Final = frozenset(BulkAddOptions.__optional_keys__)
 
 
@@ -143,7 +179,7 @@ def check_names(options: Mapping[str, object], names: frozenset[str] = _OPTION_N
     """Refuse a keyword that is no option, as Python refuses an unknown keyword.
 
     Raises:
-        TypeError: `options` holds a name that is not in `names` (default: `ConditionalOptions`).
+        TypeError: `options` holds a name that is not in `names` (default: any operation's).
     """
     for name in options:
         if name not in names:

@@ -152,9 +152,12 @@ class Pipeline:
         """
         request = self._prepare(request)
         headers = await self._signed_headers(request, client_request_id)
-        stream = await self.transport.open_stream(
-            request, headers, timeout=timeout or self.timeout, attempt=attempt
-        )
+        try:
+            stream = await self.transport.open_stream(
+                request, headers, timeout=timeout or self.timeout, attempt=attempt
+            )
+        finally:
+            headers.clear()  # as in _attempt: no signed headers in a traceback
         if stream.status == request.expected_status:
             return stream
         try:

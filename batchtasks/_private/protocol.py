@@ -19,13 +19,19 @@ from batchtasks._private.decoding import (
     loads_json,
     next_link_of,
 )
-from batchtasks._private.options import ConditionalOptions, RequestOptions
+from batchtasks._private.options import (
+    ConditionalOptions,
+    GetOptions,
+    ListOptions,
+    RequestOptions,
+)
 from batchtasks._private.wire import (
+    GET_ODATA,
+    LIST_ODATA,
     Request,
     Response,
     build_request,
     encode_query,
-    max_results_param,
     path_segment,
     request_for_next_link,
     request_query,
@@ -80,37 +86,15 @@ def task_add_collection(job_id: str, body: bytes, opts: RequestOptions) -> Reque
     return build_request("POST", path, opts, expected=200, body=body, idempotent=False)
 
 
-def task_list(
-    job_id: str,
-    opts: RequestOptions,
-    *,
-    filter: str | None = None,
-    select: str | None = None,
-    expand: str | None = None,
-    max_results: int | None = None,
-) -> Request:
+def task_list(job_id: str, opts: ListOptions) -> Request:
     """GET /jobs/{jobId}/tasks -> 200 with a CloudTaskListResult (first page)."""
-    query = (
-        ("$filter", filter),
-        ("$select", select),
-        ("$expand", expand),
-        ("maxresults", max_results_param(max_results)),
-    )
-    return build_request("GET", tasks_path(job_id), opts, expected=200, query=query)
+    return build_request("GET", tasks_path(job_id), opts, expected=200, odata=LIST_ODATA)
 
 
-def task_get(
-    job_id: str,
-    task_id: str,
-    opts: ConditionalOptions,
-    *,
-    select: str | None = None,
-    expand: str | None = None,
-) -> Request:
+def task_get(job_id: str, task_id: str, opts: GetOptions) -> Request:
     """GET /jobs/{jobId}/tasks/{taskId} -> 200 with a CloudTask."""
-    query = (("$select", select), ("$expand", expand))
     path = task_path(job_id, task_id)
-    return build_request("GET", path, opts, expected=200, query=query, conditional=True)
+    return build_request("GET", path, opts, expected=200, odata=GET_ODATA, conditional=True)
 
 
 def task_delete(job_id: str, task_id: str, opts: ConditionalOptions) -> Request:
@@ -152,13 +136,10 @@ def job_add(body: bytes, opts: RequestOptions) -> Request:
     return build_request("POST", "/jobs", opts, expected=201, body=body, idempotent=False)
 
 
-def job_get(
-    job_id: str, opts: ConditionalOptions, *, select: str | None = None, expand: str | None = None
-) -> Request:
+def job_get(job_id: str, opts: GetOptions) -> Request:
     """GET /jobs/{jobId} -> 200 with a CloudJob."""
     path = f"/jobs/{path_segment(job_id, 'job_id')}"
-    query = (("$select", select), ("$expand", expand))
-    return build_request("GET", path, opts, expected=200, query=query, conditional=True)
+    return build_request("GET", path, opts, expected=200, odata=GET_ODATA, conditional=True)
 
 
 def job_delete(job_id: str, opts: ConditionalOptions) -> Request:
@@ -173,19 +154,6 @@ def job_get_task_counts(job_id: str, opts: RequestOptions) -> Request:
     return build_request("GET", path, opts, expected=200)
 
 
-def job_list(
-    opts: RequestOptions,
-    *,
-    filter: str | None = None,
-    select: str | None = None,
-    expand: str | None = None,
-    max_results: int | None = None,
-) -> Request:
+def job_list(opts: ListOptions) -> Request:
     """GET /jobs -> 200 with a CloudJobListResult (first page)."""
-    query = (
-        ("$filter", filter),
-        ("$select", select),
-        ("$expand", expand),
-        ("maxresults", max_results_param(max_results)),
-    )
-    return build_request("GET", "/jobs", opts, expected=200, query=query)
+    return build_request("GET", "/jobs", opts, expected=200, odata=LIST_ODATA)

@@ -18,7 +18,12 @@ from typing_extensions import Unpack
 
 from batchtasks._private import protocol
 from batchtasks._private.operations import OperationsBase, coerce_model
-from batchtasks._private.options import ConditionalOptions, RequestOptions
+from batchtasks._private.options import (
+    ConditionalOptions,
+    GetOptions,
+    ListOptions,
+    RequestOptions,
+)
 from batchtasks._private.paging import AsyncPager
 from batchtasks._private.pipeline import RetryMode
 from batchtasks._private.raw import raw_response_wrapper
@@ -50,11 +55,15 @@ class TaskOperations(BulkAddMixin, WaitingMixin, OperationsBase):
     * `custom_headers` — extra headers to send (the official `custom_headers`).
     * `retry_policy` — override of the client's `RetryPolicy` for this call.
     * `client_timeout` — override of the client's connect/read/total `Timeout` for this call.
+    * `max_response_size` — the largest answer body this call reads (bytes, after
+      decompression); default the client's `ResponseLimits` for the kind of answer.
 
     Methods on a single existing task (get, update, delete, terminate, reactivate) also accept
     the conditional headers (`ConditionalOptions`): `if_match`, `if_none_match` (ETags) and
-    `if_modified_since`, `if_unmodified_since` (datetimes). The bulk adds take
-    `BulkAddOptions` (see `add_collection`).
+    `if_modified_since`, `if_unmodified_since` (datetimes). OData options: `get` takes
+    `select` and `expand` (`stats`) (`GetOptions`); `list` takes `filter` (e.g.
+    `state eq 'active'`), `select`, `expand` and `max_results` (page size 1-1000, checked at
+    call time) (`ListOptions`). The bulk adds take `BulkAddOptions` (see `add_collection`).
 
     Raw access: `tasks.with_raw_response.get(...)` (and add, update, delete, terminate,
     reactivate) returns a `RawResponse[T]` (`.status`, `.headers`, `.request_id`, `.etag`,
@@ -114,16 +123,7 @@ class TaskOperations(BulkAddMixin, WaitingMixin, OperationsBase):
 
     # --- list -----------------------------------------------------------------------------
 
-    def list(
-        self,
-        job_id: str,
-        *,
-        filter: str | None = None,
-        select: str | None = None,
-        expand: str | None = None,
-        max_results: int | None = None,
-        **options: Unpack[RequestOptions],
-    ) -> AsyncPager[CloudTask]:
+    def list(self, job_id: str, **options: Unpack[ListOptions]) -> AsyncPager[CloudTask]:
         """List the tasks of a job (GET /jobs/{job_id}/tasks, 200), following `odata.nextLink`.
 
         Nothing is sent until iteration starts; pages are fetched one at a time. For raw access
@@ -132,11 +132,7 @@ class TaskOperations(BulkAddMixin, WaitingMixin, OperationsBase):
 
         Args:
             job_id: the job.
-            filter: OData `$filter` (e.g. `state eq 'active'`).
-            select: OData `$select` (comma-separated property names).
-            expand: OData `$expand` (`stats`).
-            max_results: page size, 1-1000 (the service's default is 1000).
-            **options: `RequestOptions` (see the class docstring).
+            **options: `ListOptions` (see the class docstring).
 
         Returns:
             An `AsyncPager[CloudTask]`.
@@ -145,10 +141,7 @@ class TaskOperations(BulkAddMixin, WaitingMixin, OperationsBase):
             ValueError: `max_results` out of range (raised here, at call time).
             BatchServiceError, BatchConnectionError: during iteration.
         """
-        first = protocol.task_list(
-            job_id, options, filter=filter, select=select, expand=expand, max_results=max_results
-        )
-        return self._pager(first, CloudTask, options)
+        return self._pager(protocol.task_list(job_id, options), CloudTask, options)
 
     def list_subtasks(
         self,
@@ -177,23 +170,13 @@ class TaskOperations(BulkAddMixin, WaitingMixin, OperationsBase):
 
     # --- get / update ---------------------------------------------------------------------
 
-    async def get(
-        self,
-        job_id: str,
-        task_id: str,
-        *,
-        select: str | None = None,
-        expand: str | None = None,
-        **options: Unpack[ConditionalOptions],
-    ) -> CloudTask:
+    async def get(self, job_id: str, task_id: str, **options: Unpack[GetOptions]) -> CloudTask:
         """Get one task (GET /jobs/{job_id}/tasks/{task_id}, 200).
 
         Args:
             job_id: the job.
             task_id: the task.
-            select: OData `$select`.
-            expand: OData `$expand` (`stats`).
-            **options: `ConditionalOptions` (see the class docstring).
+            **options: `GetOptions` (see the class docstring).
 
         Returns:
             The `CloudTask` (`with_raw_response.get`: a `RawResponse[CloudTask]`).
@@ -203,7 +186,7 @@ class TaskOperations(BulkAddMixin, WaitingMixin, OperationsBase):
             ConditionNotMetError: a conditional header failed (304).
             BatchServiceError, BatchConnectionError: other failures.
         """
-        request = protocol.task_get(job_id, task_id, options, select=select, expand=expand)
+        request = protocol.task_get(job_id, task_id, options)
         return await self._send_model(request, CloudTask, options)
 
     async def update(

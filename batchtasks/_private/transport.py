@@ -392,7 +392,8 @@ async def _read_capped(resp: aiohttp.ClientResponse, limit: int, *, truncate: bo
     Returns None once the body is over `limit` (or announces it), unless `truncate`: then the
     first `limit` bytes. Reading stops there; the connection is not reused.
     """
-    length = resp.content_length
+    # A HEAD answer's Content-Length describes the resource (a task file's size); it has no body.
+    length = None if resp.method == "HEAD" else resp.content_length
     if (
         length is not None
         and length > limit

@@ -244,12 +244,14 @@ class TaskWatch:
 
     async def _poll_once(self) -> AsyncGenerator[CloudTask, None]:
         """List tasks that reached the state since the last listing; yield the unseen ones."""
+        named = self._named_pending()
         since = None
-        if self._mark is not None:
+        if self._mark is not None and not named:
+            # (A few named ids are asked for by id, without a time bound: nothing can slip by.)
             since = self._mark - timedelta(seconds=self._settings.lookback)
         newest = self._mark
         states = reached_states(self._settings.until)
-        for query in self._queries(states, since, self._named_pending()):
+        for query in self._queries(states, since, named):
             async with aclosing(self._iterate(query)) as items:
                 async for task in items:
                     stamp = task.state_transition_time

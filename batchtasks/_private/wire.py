@@ -28,6 +28,8 @@ from batchtasks._private.options import check_names
 from batchtasks._private.signing import format_ocp_date
 
 __all__ = [
+    "GET_ODATA",
+    "LIST_ODATA",
     "Request",
     "Response",
     "build_request",
@@ -44,6 +46,16 @@ __all__ = [
 #: Headers the caller may not set through `custom_headers`: the sender computes them.
 _RESERVED_HEADERS: Final = frozenset({"authorization", "host", "content-length"})
 _CONDITIONS: Final = ("if_match", "if_none_match", "if_modified_since", "if_unmodified_since")
+#: The OData options (`GetOptions`, `ListOptions`) and their query parameters, in sending order.
+_ODATA: Final = (
+    ("filter", "$filter"),
+    ("select", "$select"),
+    ("expand", "$expand"),
+    ("max_results", "maxresults"),
+)
+#: What `build_request(odata=...)` accepts for a get and for a list.
+GET_ODATA: Final = frozenset({"select", "expand"})
+LIST_ODATA: Final = frozenset({"filter", "select", "expand", "max_results"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,8 +198,17 @@ def _headers(
     return headers
 
 
-def _query(opts: Mapping[str, Any], *pairs: tuple[str, object]) -> tuple[tuple[str, str], ...]:
+def _query(
+    opts: Mapping[str, Any], odata: frozenset[str], pairs: tuple[tuple[str, object], ...]
+) -> tuple[tuple[str, str], ...]:
     out = [("api-version", API_VERSION)]
+    for name, param in _ODATA:
+        value = opts.get(name)
+        if name not in odata:
+            if name in opts:  # an OData option this operation has not got
+                raise TypeError(f"unexpected keyword argument {name!r}")
+        elif value is not None:
+            out.append((param, str(max_results_param(value) if name == "max_results" else value)))
     for name, value in pairs:
         if value is not None:
             out.append((name, str(value)))
@@ -214,6 +235,7 @@ def build_request(
     opts: Mapping[str, Any],
     *,
     expected: int,
+    odata: frozenset[str] = frozenset(),
     query: tuple[tuple[str, object], ...] = (),
     body: bytes | None = None,
     conditional: bool = False,
@@ -223,22 +245,23 @@ def build_request(
 
     Args:
         method, path: HTTP method and percent-encoded path (see `path_segment`).
-        opts: the call's keyword options (`RequestOptions`/`ConditionalOptions`).
+        opts: the call's keyword options (`RequestOptions`, `ConditionalOptions`, ...).
         expected: the operation's one success status.
-        query: the operation's own (name, value) pairs; None values are left out.
+        odata: the OData options of `opts` this operation takes (`GET_ODATA`, `LIST_ODATA`).
+        query: the operation's own further (name, value) pairs; None values are left out.
         body: the body bytes, if any.
         conditional: whether the operation accepts the `if_*` headers.
         idempotent: False for the adds (the pipeline retries them more carefully).
 
     Raises:
-        TypeError: `opts` holds a name that is no option.
+        TypeError: `opts` holds a name that is no option, or an OData option not in `odata`.
         ValueError: a bad option value, or conditional headers where none are accepted.
     """
     check_names(opts)
     return Request(
         method=method,
         path=path,
-        query=_query(opts, *query),
+        query=_query(opts, odata, query),
         headers=_headers(
             opts, body=body, has_body_semantics=method != "GET", conditional=conditional
         ),

@@ -85,6 +85,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if debug:
             traceback.print_exc(file=sys.stderr)
+        from batchtasks.emulator.safeargs import redact
+
         message, code = describe_error(exc)
+        message = redact(message, argv)  # e.g. an endpoint URL with a key in its user-info
         print(f"batchtasks: error: {message}", file=sys.stderr)
         return code

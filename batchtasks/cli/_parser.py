@@ -13,6 +13,7 @@ from batchtasks import __version__
 from batchtasks.cli._durations import iso_duration
 from batchtasks.cli._files import add_file_commands
 from batchtasks.cli._wait import add_job_task_counts, add_task_wait
+from batchtasks.emulator.safeargs import SecretSafeArgumentParser
 
 __all__ = ["build_parser"]
 
@@ -224,7 +225,10 @@ def build_parser() -> argparse.ArgumentParser:
     Returns:
         The parser; ``args.command`` (and ``args.verb`` for task/job) name what to run.
     """
-    parser = argparse.ArgumentParser(prog="batchtasks", description=_DESCRIPTION)
+    # Usage errors quote what they could not use: never a key (or a URL's user-info).
+    parser: argparse.ArgumentParser = SecretSafeArgumentParser(
+        prog="batchtasks", description=_DESCRIPTION
+    )
     parser.add_argument("--version", action="version", version=f"batchtasks {__version__}")
     parser.add_argument(
         "--debug", action="store_true", default=False, help="Debug logging and tracebacks."

@@ -12,15 +12,23 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Final
 
+from .connections import ConnectionLimits
 from .constants import DEV_ACCOUNT, DEV_KEY
 from .datadir import LOCATION_ENV, default_location
 from .execute import ExecuteConfig
 from .faults import FaultConfig
+from .safeargs import SecretSafeArgumentParser
 from .server import Emulator
+
+#: Environment variables for the secrets (a command line is visible to every user via ps).
+ENV_KEY: Final = "BATCHTASKS_EMULATOR_KEY"
+ENV_BEARER_TOKEN: Final = "BATCHTASKS_EMULATOR_BEARER_TOKEN"  # noqa: S105 - a name
 
 
 def _port(text: str) -> int:
@@ -38,7 +46,7 @@ PROG = "python -m batchtasks.emulator"
 
 def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     """The argument parser (exposed for the ``batchtasks emulator`` subcommand)."""
-    p = argparse.ArgumentParser(
+    p = SecretSafeArgumentParser(
         prog=prog,
         description="Local emulator of the Azure Batch Task REST API (api-version "
         "2024-02-01.19.0). Admin endpoints: /_emulator/faults, /_emulator/stats, "
@@ -51,7 +59,10 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     )
     p.add_argument("--account", default=DEV_ACCOUNT, help=f"account name (default {DEV_ACCOUNT})")
     p.add_argument(
-        "--key", default=DEV_KEY, help="base64 account key (default: the documented dev key)"
+        "--key",
+        default=None,
+        help=f"base64 account key (prefer ${ENV_KEY}: command lines are visible to ps; "
+        "default: the documented dev key)",
     )
     where = p.add_mutually_exclusive_group()
     where.add_argument(
@@ -85,7 +96,37 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
         const="",
         default=None,
         metavar="TOKEN",
-        help="dev mode: also accept Bearer tokens (any non-empty one, or only TOKEN)",
+        help="dev mode: also accept Bearer tokens (any non-empty one, or only TOKEN; prefer "
+        f"${ENV_BEARER_TOKEN}, which turns this on for that one token)",
+    )
+    net = p.add_argument_group("network limits (see docs/reliability.md)")
+    net.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also answer requests whose Host is NAME (repeatable; '*' for any). Loopback "
+        "names and the --host address are always answered.",
+    )
+    defaults = ConnectionLimits()
+    net.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=defaults.idle_timeout,
+        help=f"close a connection idle this many seconds (default {defaults.idle_timeout:g})",
+    )
+    net.add_argument(
+        "--head-timeout",
+        type=float,
+        default=defaults.head_timeout,
+        help="close a connection whose request head takes longer than this many seconds "
+        f"(default {defaults.head_timeout:g})",
+    )
+    net.add_argument(
+        "--max-connections",
+        type=int,
+        default=None,
+        help="open connections at most (default: 1000, or the open-file limit minus 64)",
     )
     p.add_argument(
         "--no-clock-skew-check",
@@ -106,12 +147,22 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     return p
 
 
-def emulator_from_args(args: argparse.Namespace) -> Emulator:
-    """Build an `Emulator` from parsed arguments.
+def emulator_from_args(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> Emulator:
+    """Build an `Emulator` from parsed arguments (and the secrets' environment variables).
+
+    Args:
+        args: parsed arguments.
+        env: the environment (default `os.environ`): ``BATCHTASKS_EMULATOR_KEY`` is the key
+            unless ``--key`` is given; ``BATCHTASKS_EMULATOR_BEARER_TOKEN`` accepts that bearer
+            token unless ``--accept-bearer`` is given.
 
     Raises:
-        ValueError: invalid fault settings or location.
+        ValueError: invalid fault, network or location settings.
     """
+    env = os.environ if env is None else env
+    accept_bearer = args.accept_bearer
+    if accept_bearer is None and env.get(ENV_BEARER_TOKEN):
+        accept_bearer = env[ENV_BEARER_TOKEN]
     faults = FaultConfig(
         seed=args.fault_seed,
         latency_ms=args.latency_ms,
@@ -128,19 +179,25 @@ def emulator_from_args(args: argparse.Namespace) -> Emulator:
         host=args.host,
         port=args.port,
         account=args.account,
-        key=args.key,
+        key=args.key if args.key is not None else env.get(ENV_KEY, DEV_KEY),
         location=None if args.in_memory else (args.location or default_location()),
         in_memory=args.in_memory,
         faults=faults,
         run_tasks=args.run_tasks,
         clock_speed=args.clock_speed,
         task_seconds=args.task_seconds,
-        accept_bearer=args.accept_bearer is not None,
-        bearer_token=args.accept_bearer or None,
+        accept_bearer=accept_bearer is not None,
+        bearer_token=accept_bearer or None,
         check_clock_skew=not args.no_clock_skew_check,
         execute=args.execute,
         nodes=args.nodes,
         task_slots_per_node=args.task_slots_per_node,
+        allowed_hosts=args.allowed_host,
+        connection_limits=ConnectionLimits(
+            idle_timeout=args.idle_timeout,
+            head_timeout=args.head_timeout,
+            max_connections=args.max_connections,
+        ),
     )
 
 

@@ -33,21 +33,45 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError, LineTooLong
 from aiohttp.web_protocol import RequestHandler
 
-__all__ = ["ConnectionGuard", "ConnectionLimits", "default_max_connections"]
+__all__ = [
+    "ConnectionGuard",
+    "ConnectionLimits",
+    "default_max_connections",
+    "listen_backlog",
+]
 
 logger = logging.getLogger("batchtasks.emulator")
 
-#: File descriptors kept free for the database, node files and the listening socket.
+#: File descriptors kept free for the database, node files, stdio and the listening socket.
 _FD_RESERVE: Final = 64
 _MAX_CONNECTIONS_CEILING: Final = 1000
 
 
-def default_max_connections() -> int:
-    """1,000, or the process's open-file limit minus 64 if that is lower (at least 16)."""
+def _file_limit() -> int | None:
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft == resource.RLIM_INFINITY:
+    return None if soft == resource.RLIM_INFINITY else int(soft)
+
+
+def listen_backlog() -> int:
+    """The listen backlog: 128, less under a small open-file limit.
+
+    asyncio accepts up to a backlog's worth of connections in one go, before any of them can be
+    counted, so the backlog is part of the file-descriptor budget.
+    """
+    soft = _file_limit()
+    return 128 if soft is None else max(8, min(128, soft // 8))
+
+
+def default_max_connections() -> int:
+    """1,000, or what the open-file limit leaves (limit - 64 - 2 backlogs), at least 16.
+
+    Two backlogs: one burst of accepted connections not yet counted, and the connections
+    closed to make room for them whose descriptors the loop has not released yet.
+    """
+    soft = _file_limit()
+    if soft is None:
         return _MAX_CONNECTIONS_CEILING
-    return max(16, min(_MAX_CONNECTIONS_CEILING, soft - _FD_RESERVE))
+    return max(16, min(_MAX_CONNECTIONS_CEILING, soft - _FD_RESERVE - 2 * listen_backlog()))
 
 
 @dataclass(frozen=True, slots=True)

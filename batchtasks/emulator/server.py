@@ -22,7 +22,7 @@ from aiohttp import web
 
 from .app import build_app, connection_guard, stats_of
 from .auth import AuthConfig
-from .connections import ConnectionGuard, ConnectionLimits
+from .connections import ConnectionGuard, ConnectionLimits, listen_backlog
 from .constants import DEV_ACCOUNT, DEV_KEY
 from .context import Context
 from .datadir import NODES_DIRNAME, default_location
@@ -255,7 +255,7 @@ class Emulator:
                 self.host,
                 self.port,
                 reuse_address=True,
-                backlog=512,
+                backlog=listen_backlog(),
             )
         except BaseException:
             await runner.cleanup()

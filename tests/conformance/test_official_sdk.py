@@ -153,6 +153,8 @@ async def test_add_collection_with_threads_and_paged_filtered_list(sdk: BatchSer
     assert {t.state for t in listed} == {bm.TaskState.active}
     everything = await call(_drain, sdk.task.list("bulk", bm.TaskListOptions(max_results=1000)))
     assert len(everything) == 250
+    counts = await call(sdk.job.get_task_counts, "bulk")
+    assert (counts.task_counts.active, counts.task_slot_counts.active) == (250, 250)
     bad = bm.TaskListOptions(filter="displayName eq 'x'")
     assert await error_code(_drain, sdk.task.list("bulk", bad)) == "InvalidQueryParameterValue"
 

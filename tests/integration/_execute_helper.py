@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,10 @@ import psutil
 from batchtasks.emulator import Emulator
 
 from ._signing_helper import RawClient
+
+#: When the latest executing emulator started: only processes created since then are examined
+#: (their environment is read from /proc, which can be slow for busy processes of others).
+_since = 0.0
 
 
 @contextlib.asynccontextmanager
@@ -31,6 +36,8 @@ async def executing(**kwargs: Any) -> AsyncIterator[tuple[Emulator, RawClient]]:
     options.update(kwargs)
     if "location" not in options:
         options["in_memory"] = True
+    global _since
+    _since = time.time() - 1.0
     async with Emulator(**options) as emu, aiohttp.ClientSession() as session:
         yield emu, RawClient(session, emu.url, emu.account, emu.key)
 
@@ -65,7 +72,9 @@ def survivors(root: Path) -> list[psutil.Process]:
     """Live processes started by the emulator whose node directories are under `root`."""
     marker = str(root)
     found = []
-    for proc in psutil.process_iter():
+    for proc in psutil.process_iter(["create_time"]):
+        if (proc.info.get("create_time") or 0.0) < _since:
+            continue
         with contextlib.suppress(psutil.Error):
             if proc.status() == psutil.STATUS_ZOMBIE:
                 continue

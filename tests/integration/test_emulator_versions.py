@@ -8,8 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from batchtasks.emulator.versions import PROPERTIES, SUPPORTED
+from batchtasks.emulator.versions import PROPERTIES, SUPPORTED, classify
 
 from ._signing_helper import RawClient
 
@@ -30,6 +32,8 @@ async def test_every_served_version_answers(raw: RawClient, version: str) -> Non
     assert added.status == 201
     listed = await raw.send("GET", "/jobs/j/tasks", api_version=version)
     assert [t["id"] for t in listed.json()["value"]] == ["t"]
+    counts = await raw.send("GET", "/jobs/j/taskcounts", api_version=version)
+    assert counts.json()["taskCounts"]["active"] == 1
     assert (await raw.send("GET", "/jobs/j/tasks/nope", api_version=version)).status == 404
 
 
@@ -137,6 +141,14 @@ async def test_job_properties_by_version(raw: RawClient) -> None:
     assert (await raw.send("PATCH", "/jobs/j", body=patch, api_version=V20)).status == 200
     read = (await raw.send("GET", "/jobs/j", api_version=V20)).json()
     assert read["networkConfiguration"] == {"subnetId": "/subscriptions/s/y"}
+
+
+@given(st.text(max_size=40))
+def test_every_version_text_has_a_class(text: str) -> None:
+    kind = classify(text)
+    assert kind in ("missing", "malformed", "unsupported", "ok")
+    assert (kind == "ok") == (text in SUPPORTED)
+    assert (kind == "missing") == (text == "")
 
 
 def test_the_table_names_only_served_versions() -> None:

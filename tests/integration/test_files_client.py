@@ -312,3 +312,38 @@ async def test_cli_task_files(emu: Emulator, client: BatchClient, tmp_path: Path
     code, _, err = await _cli(emu, "task", "files", "get", *ids, "--file-path", "wd/blob")
     assert code == 1
     assert b"FileNotFound" in err
+
+
+async def test_cancelling_or_leaving_a_download_releases_everything(
+    emu: Emulator, client: BatchClient, tmp_path: Path
+) -> None:
+    job, task, directory = await ran(emu, client)
+    (directory / "wd" / "big").write_bytes(os.urandom(32 * 1024 * 1024))
+
+    # Leaving `async with` after one chunk drops the unread rest; the client goes on working.
+    async with client.files.get_from_task(job, task, "wd/big") as download:
+        async for _chunk in download:
+            break
+    assert download.received < download.size  # type: ignore[operator]
+
+    # Cancelling to_file mid-way leaves no partial file and nothing running.
+    started = asyncio.Event()
+    target = tmp_path / "big"
+
+    async def slow_file() -> int:
+        download = client.files.get_from_task(job, task, "wd/big")
+        await download
+        started.set()
+        return await download.to_file(target)
+
+    running = asyncio.create_task(slow_file())
+    await started.wait()
+    running.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await running
+    assert not target.exists()
+    assert not (tmp_path / "big.partial").exists()
+    # The connection pool is usable afterwards.
+    assert (await client.files.get_properties_from_task(job, task, "wd/big")).content_length
+    pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    assert not [t for t in pending if "to_file" in repr(t) or "chunks" in repr(t)]

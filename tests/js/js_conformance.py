@@ -9,7 +9,6 @@ The script talks only to the loopback emulator started here.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import shutil
@@ -18,35 +17,35 @@ from pathlib import Path
 import pytest
 
 from batchtasks.emulator import Emulator
+from batchtasks.emulator.pytest_plugin import EmulatorFactory
+from tests._process import run
 
 pytestmark = pytest.mark.conformance
 SCRIPT = Path(__file__).with_name("batch_conformance.js")
 
 
-async def test_azure_batch_js_sdk(batch_emulator: Emulator) -> None:
+async def _run(emulator: Emulator, *args: str) -> list[str]:
+    """Run the script against `emulator`; the list of what it checked."""
     modules = os.environ["BATCHTASKS_JS_MODULES"]
     node = shutil.which("node")
     assert node is not None, "node is not on PATH"
     env = {
         "PATH": os.environ.get("PATH", ""),
         "NODE_PATH": modules,
-        "BATCH_URL": batch_emulator.url,
-        "BATCH_ACCOUNT": batch_emulator.account,
-        "BATCH_KEY": batch_emulator.key,
+        "BATCH_URL": emulator.url,
+        "BATCH_ACCOUNT": emulator.account,
+        "BATCH_KEY": emulator.key,
     }
-    process = await asyncio.create_subprocess_exec(
-        node,
-        str(SCRIPT),
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        out, err = await asyncio.wait_for(process.communicate(), timeout=120)
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    assert process.returncode == 0, err.decode(errors="replace")
-    report = json.loads(out.decode().strip().splitlines()[-1])
-    assert len(report["checked"]) == 4, report
+    code, out, err = await run(node, str(SCRIPT), *args, env=env)
+    assert code == 0, err
+    checked: list[str] = json.loads(out.strip().splitlines()[-1])["checked"]
+    return checked
+
+
+async def test_azure_batch_js_sdk(batch_emulator: Emulator) -> None:
+    assert len(await _run(batch_emulator)) == 4
+
+
+async def test_azure_batch_js_sdk_task_files(batch_emulator_factory: EmulatorFactory) -> None:
+    emulator = await batch_emulator_factory(run_tasks=True)
+    assert len(await _run(emulator, "files")) == 1

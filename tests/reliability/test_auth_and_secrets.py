@@ -610,7 +610,7 @@ def test_an_unusable_emulator_key_is_refused_at_start(
         assert key not in str(caught.value)
     from batchtasks.emulator.cli import main as emulator_main
 
-    assert emulator_main(["--in-memory", "--key", key]) == 2  # returned, never a traceback
+    assert emulator_main(["--in-memory", "--key", key]) == 2
     err = capsys.readouterr().err
     assert "key" in err
     if key:

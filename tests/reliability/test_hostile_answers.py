@@ -151,6 +151,24 @@ async def test_limits_are_per_kind_and_per_client() -> None:
         ResponseLimits(page=0)
 
 
+async def test_a_call_can_set_its_own_limit() -> None:
+    page = b'{"value":[' + b",".join([TASK] * 20) + b"]}"
+
+    async def serve(request: RawRequest, writer: asyncio.StreamWriter) -> None:
+        await answer(writer, 200, page if request.target.startswith("/jobs/j/tasks?") else TASK)
+
+    async with raw_server(serve) as server, client_for(server.url) as client:
+        with pytest.raises(ResponseTooLargeError) as caught:
+            await client.tasks.get("j", "t", max_response_size=len(TASK) - 1)
+        assert "max_response_size" in str(caught.value)
+        assert caught.value.limit == len(TASK) - 1
+        with pytest.raises(ResponseTooLargeError):
+            await client.tasks.list("j", max_response_size=100).to_list()
+        assert len(await client.tasks.list("j", max_response_size=len(page)).to_list()) == 20
+        with pytest.raises(ValueError, match="max_response_size"):
+            await client.tasks.get("j", "t", max_response_size=0)
+
+
 async def test_an_oversized_error_answer_is_cut_and_still_retried() -> None:
     # An error answer is not refused: it is read up to the limit and mapped as usual, so a
     # retryable 500 stays retryable and a final one is a ServerError.

@@ -39,25 +39,11 @@ from batchtasks import (
 )
 
 from ._raw_server import RawRequest, answer, raw_server
+from .test_auth_and_secrets import FakeTokenCredential
 
 KEY = base64.b64encode(os.urandom(64)).decode()
 TOKEN = "eyJ0eXAiOiJKV1QifQ.chain-secret-" + base64.b16encode(os.urandom(12)).decode()
 TASK = b'{"id":"t","state":"active","commandLine":"x"}'
-
-
-class FixedToken:
-    """An async token credential (azure-identity's shape) returning `TOKEN`."""
-
-    async def get_token(self, *scopes: str, **kwargs: Any) -> Any:
-        @dataclass
-        class Token:
-            token: str
-            expires_on: int
-
-        return Token(TOKEN, 2**40)
-
-    def __repr__(self) -> str:
-        return "FixedToken()"
 
 
 # -- the walk ------------------------------------------------------------------------------------
@@ -197,7 +183,9 @@ async def _no_sleep(_: float) -> None:
 
 def _credential(kind: str) -> tuple[Any, str]:
     return (
-        (SharedKeyCredential("acct", KEY), KEY) if kind == "shared-key" else (FixedToken(), TOKEN)
+        (SharedKeyCredential("acct", KEY), KEY)
+        if kind == "shared-key"
+        else (FakeTokenCredential(TOKEN), TOKEN)
     )
 
 

@@ -13,6 +13,7 @@ thread while the emulator serves in the test's loop) or the aio client (awaited 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -33,6 +34,7 @@ from azure.core.exceptions import (
 )
 
 from batchtasks.emulator import Emulator
+from batchtasks.emulator.pytest_plugin import EmulatorFactory
 
 pytestmark = pytest.mark.conformance
 
@@ -68,6 +70,13 @@ class Api:
         else:
             await asyncio.to_thread(poller.result)
 
+    async def download(self, *args: Any) -> bytes:
+        """A file's bytes from download_task_file (an iterator of chunks)."""
+        chunks = await self("download_task_file", *args)
+        if self.is_async:
+            return b"".join([chunk async for chunk in chunks])
+        return await asyncio.to_thread(lambda: b"".join(chunks))
+
     async def error(
         self, kind: type[HttpResponseError], name: str, *args: Any, **kwargs: Any
     ) -> tuple[int, str]:
@@ -79,18 +88,24 @@ class Api:
         return int(info.value.status_code or 0), str(error.code)
 
 
-@pytest_asyncio.fixture(params=["sync", "aio"])
-async def api(request: pytest.FixtureRequest, batch_emulator: Emulator) -> AsyncIterator[Api]:
-    credential = AzureNamedKeyCredential(batch_emulator.account, batch_emulator.key)
-    if request.param == "aio":
-        async with AioBatchClient(batch_emulator.url, credential) as aio_client:
+@contextlib.asynccontextmanager
+async def _api(emulator: Emulator, kind: str) -> AsyncIterator[Api]:
+    credential = AzureNamedKeyCredential(emulator.account, emulator.key)
+    if kind == "aio":
+        async with AioBatchClient(emulator.url, credential) as aio_client:
             yield Api(aio_client, is_async=True)
     else:
-        client = BatchClient(batch_emulator.url, credential)
+        client = BatchClient(emulator.url, credential)
         try:
             yield Api(client, is_async=False)
         finally:
             client.close()
+
+
+@pytest_asyncio.fixture(params=["sync", "aio"])
+async def api(request: pytest.FixtureRequest, batch_emulator: Emulator) -> AsyncIterator[Api]:
+    async with _api(batch_emulator, request.param) as client:
+        yield client
 
 
 def _job(job_id: str, **kw: Any) -> m.BatchJobCreateOptions:
@@ -180,6 +195,12 @@ async def test_create_tasks_and_paged_filtered_selected_list(api: Api) -> None:
     assert sorted(t.id for t in listed) == [f"bulk-{i:04d}" for i in range(100)]
     assert {t.command_line for t in listed} == {None}
     assert len(await api.items("list_tasks", "bulk")) == 250
+    counts = await api("get_job_task_counts", "bulk")
+    assert (counts.task_counts.active, counts.task_slot_counts.active) == (250, 250)
+    assert await api.error(ResourceNotFoundError, "get_job_task_counts", "nope") == (
+        404,
+        "JobNotFound",
+    )
     with pytest.raises(HttpResponseError) as info:
         await api.items("list_tasks", "bulk", filter="displayName eq 'x'")
     assert info.value.error is not None
@@ -208,6 +229,30 @@ async def test_terminate_reactivate_subtasks_delete(api: Api) -> None:
         404,
         "TaskNotFound",
     )
+
+
+@pytest.mark.parametrize("kind", ["sync", "aio"])
+async def test_task_files(batch_emulator_factory: EmulatorFactory, kind: str) -> None:
+    emu = await batch_emulator_factory(run_tasks=True)
+    async with _api(emu, kind) as api:
+        await api("create_job", _job("j"))
+        await api("create_task", "j", _task("t", command_line="echo hi"))
+        for _ in range(10):
+            await emu.advance(5)
+            if (await api("get_task", "j", "t")).state == m.BatchTaskState.COMPLETED:
+                break
+        names = sorted(f.name for f in await api.items("list_task_files", "j", "t", recursive=True))
+        assert names == ["stderr.txt", "stdout.txt", "wd"]
+        props = await api("get_task_file_properties", "j", "t", "stdout.txt")
+        data = await api.download("j", "t", "stdout.txt")
+        assert (props.is_directory, props.content_length) == (False, len(data))
+        assert b"echo hi" in data
+        await api("delete_task_file", "j", "t", "stdout.txt")
+        # The SDK does not read the body of a failed download or HEAD: the status is the code.
+        for name in ("download_task_file", "get_task_file_properties"):
+            with pytest.raises(ResourceNotFoundError) as info:
+                await api(name, "j", "t", "stdout.txt")
+            assert info.value.status_code == 404
 
 
 def test_the_client_sends_2025_06_01() -> None:

@@ -88,6 +88,9 @@ async def refused(client: BatchClient) -> None:
     await client.tasks.with_raw_response.get("j", "t", if_match=1)  # E: Argument "if_match"
     client.tasks.with_raw_response.list("j")  # E: has no attribute "list"
     client.tasks.list("j", if_match="x")  # E: Unexpected keyword argument "if_match"
+    await client.tasks.get("j", "t", filter="x")  # E: Unexpected keyword argument "filter"
+    await client.jobs.delete("j", select="id")  # E: Unexpected keyword argument "select"
+    client.jobs.list(max_results="10")  # E: Argument "max_results"
     await client.tasks.add_collection("j", [], max_concurrency="8")  # E: "max_concurrency"
     client.tasks.add_collection_iter("j", [], on_result=print)  # E: Unexpected keyword argument
 

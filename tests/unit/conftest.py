@@ -197,6 +197,7 @@ class FakeService:
             raise reply.exception
         headers_out = {"request-id": f"rid-{len(self.sent)}", **reply.headers}
         return CallbackResult(
+            method=method,  # the response knows its request's method (a HEAD has no body)
             status=reply.status,
             body=reply.body,
             headers=headers_out,

@@ -235,3 +235,12 @@ async def test_bad_input_is_refused_before_sending(
     with pytest.raises(ValueError, match="max_results"):
         client.files.list_from_task("job-1", "t1", max_results=0)
     assert service.sent == []
+
+
+async def test_properties_of_a_file_larger_than_the_response_limit(
+    service: FakeService, client: BatchClient
+) -> None:
+    # A HEAD answer's Content-Length is the file's size, not a body to read: no response limit.
+    service.reply(_file_reply(b"", length=50 * 1024**3))
+    props = await client.files.get_properties_from_task("job-1", "t1", "wd/huge.bin")
+    assert props.content_length == 50 * 1024**3

@@ -13,7 +13,13 @@ from typing import Any
 import pytest
 
 from batchtasks import BatchClient, NotFoundError, RawResponse
-from batchtasks._private.options import BulkAddOptions, ConditionalOptions, RequestOptions
+from batchtasks._private.options import (
+    BulkAddOptions,
+    ConditionalOptions,
+    GetOptions,
+    ListOptions,
+    RequestOptions,
+)
 from batchtasks._private.tasks import TaskOperations
 from tests.unit.conftest import FakeService, Reply
 
@@ -35,8 +41,22 @@ def client(mocked_client: BatchClient) -> BatchClient:
         (lambda c: c.tasks.with_raw_response.get("j", "t", raw=True), TypeError),
         (lambda c: c.tasks.add_collection("j", [], tiemout=5), TypeError),
         (lambda c: c.tasks.add_collection("j", [], client_request_id="c"), TypeError),
+        (lambda c: c.tasks.get("j", "t", filter="x"), TypeError),
+        (lambda c: c.jobs.delete("j", select="id"), TypeError),
+        (lambda c: c.tasks.get("j", "t", max_results=5), TypeError),
     ],
-    ids=["misspelt", "raw-keyword", "job-get", "conditional-on-add", "raw-view", "bulk", "bulk2"],
+    ids=[
+        "misspelt",
+        "raw-keyword",
+        "job-get",
+        "conditional-on-add",
+        "raw-view",
+        "bulk",
+        "bulk2",
+        "filter-on-get",
+        "select-on-delete",
+        "max-results-on-get",
+    ],
 )
 async def test_bad_options_are_refused_before_sending(
     call: Any, error: type[Exception], service: FakeService, client: BatchClient
@@ -53,7 +73,25 @@ async def test_bad_option_on_a_list_is_refused_at_call_time(
         client.tasks.list("j", tiemout=5)  # type: ignore[call-arg]
     with pytest.raises(ValueError, match="conditional"):
         client.jobs.list(if_match="x")  # type: ignore[call-arg]
+    with pytest.raises(ValueError, match="max_results"):
+        client.tasks.list("j", max_results=1001)
     assert service.sent == []
+
+
+async def test_odata_options_reach_the_query(service: FakeService, client: BatchClient) -> None:
+    service.reply(Reply(status=200, body=b'{"value": []}'))
+    pager = client.tasks.list("j", filter="state eq 'active'", select="id", max_results=7)
+    assert await pager.to_list() == []
+    service.reply(Reply(status=200, body=TASK % b"t"))
+    await client.tasks.get("j", "t", select="id,state", expand="stats")
+    listed, got = service.sent
+    assert listed.query == {
+        "api-version": listed.query["api-version"],
+        "$filter": "state eq 'active'",
+        "$select": "id",
+        "maxresults": "7",
+    }
+    assert (got.query["$select"], got.query["$expand"]) == ("id,state", "stats")
 
 
 async def test_options_reach_the_wire_through_the_raw_view(
@@ -105,7 +143,7 @@ def test_raw_view_is_one_object_per_group(client: BatchClient) -> None:
     assert client.tasks.with_raw_response.get.__doc__ == TaskOperations.get.__doc__
 
 
-@pytest.mark.parametrize("options", [RequestOptions, ConditionalOptions])
+@pytest.mark.parametrize("options", [RequestOptions, ConditionalOptions, GetOptions, ListOptions])
 def test_every_option_is_documented_in_the_class_docstring(options: type[Any]) -> None:
     doc = TaskOperations.__doc__ or ""
     for name in options.__optional_keys__:

@@ -9,6 +9,7 @@ import pytest
 from batchtasks._private import protocol
 from batchtasks._private.constants import API_VERSION
 from batchtasks._private.errors import BatchServiceError, NotFoundError
+from batchtasks._private.options import ListOptions
 from batchtasks._private.protocol import Request, RequestOptions, Response
 
 OPTS = RequestOptions()
@@ -49,7 +50,7 @@ def test_query_encoding_round_trips_and_keeps_dollar() -> None:
 
 
 def test_request_url() -> None:
-    request = protocol.task_list("job 1", OPTS, max_results=3)
+    request = protocol.task_list("job 1", ListOptions(max_results=3))
     url = protocol.request_url("https://a.b.batch.azure.com/", request)
     assert (
         url
@@ -65,7 +66,7 @@ def test_conditions_rejected_where_the_service_does_not_accept_them() -> None:
 
 
 def test_next_link_request_uses_only_path_and_query() -> None:
-    first = protocol.task_list("j", RequestOptions(client_request_id="c"), max_results=2)
+    first = protocol.task_list("j", ListOptions(client_request_id="c", max_results=2))
     nxt = protocol.request_for_next_link(
         first, "https://elsewhere.example/jobs/j/tasks?api-version=x&$skiptoken=a%2Bb&empty="
     )

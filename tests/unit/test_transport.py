@@ -17,6 +17,7 @@ from aiohttp import web
 from batchtasks._private.constants import JSON_CONTENT_TYPE
 from batchtasks._private.credentials import SharedKeyCredential
 from batchtasks._private.errors import BatchConnectionError, BatchTimeoutError, NotFoundError
+from batchtasks._private.options import ListOptions
 from batchtasks._private.pipeline import Pipeline
 from batchtasks._private.protocol import (
     RequestOptions,
@@ -122,7 +123,7 @@ async def test_get_with_unicode_filter_is_encoded_as_signed(capture_server: Capt
     capture_server.respond = status(200, b'{"value": []}')  # type: ignore[assignment]
     pipeline = make_pipeline(capture_server.url)
     request = task_list(
-        "j", OPTS, filter="startswith(id,'ü ä') and state eq 'active'", max_results=5
+        "j", ListOptions(filter="startswith(id,'ü ä') and state eq 'active'", max_results=5)
     )
     try:
         await pipeline.send(request)

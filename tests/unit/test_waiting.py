@@ -94,6 +94,17 @@ def test_named_tasks_only(plan: list[int], chosen: set[int]) -> None:
     assert sorted(i.lower() for i in got) == sorted(names)
 
 
+async def test_a_late_named_task_is_found_while_the_job_keeps_running() -> None:
+    # "late" (stamped at 5) shows up only at 10, after "t3" (7) was seen: beyond the 1 s
+    # look-back. "forever" keeps the job from ever settling, so no end check would save it;
+    # the quiet-time listing (every 300 s here) must ask for the named ids without a time bound.
+    tasks = [FakeTask("late", start=0, finish=5, visible_lag=5), FakeTask("forever", 0, 10**6)]
+    tasks += [FakeTask(f"t{i}", start=0, finish=4 + i) for i in range(6)]
+    job = FakeJob(tasks)
+    watch = _watch(job, task_ids=("late", "t3"), lookback=1.0, timeout=1000.0)
+    assert sorted(await _ids(watch)) == ["late", "t3"]
+
+
 async def test_running_is_reached_by_running_and_completed_tasks() -> None:
     job = FakeJob([FakeTask("a", start=2, finish=3), FakeTask("b", start=5, finish=50)])
     watch = _watch(job, until=TaskState.RUNNING)

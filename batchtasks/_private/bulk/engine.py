@@ -56,10 +56,8 @@ RETRY_HOLD = 0.5
 
 
 class BulkAddEngine(Feeder):
-    """One bulk add call. Create, `await run(value)` once, then read the ledger.
-
-    Args (keyword-only after `ledger`): see `EngineState`.
-    """
+    """One bulk add call. Create (arguments: see `EngineState`), `await run(value)` once, then
+    read the ledger."""
 
     async def run(self, value: Iterable[Any] | AsyncIterable[Any]) -> None:
         """Add every task of `value`; every item read ends with one outcome in the ledger.

@@ -39,7 +39,24 @@ class StopReason:
 
 
 class EngineState:
-    """The state of one bulk add call shared by the engine's layers (see the module docstring)."""
+    """The state of one bulk add call shared by the engine's layers (see the module docstring).
+
+    Args:
+        sender: sends one request (`ChunkSender`).
+        job_id: the job to add to.
+        ledger: where every task's terminal outcome goes.
+        policy: backoff (`delay`), what is retryable, the injectable `sleep`, and the per-task
+            retry window (`RetryPolicy.deadline`).
+        max_concurrency: requests in flight at once (one worker each).
+        body_limit: request bodies stay strictly below this many bytes.
+        max_attempts: sends per task.
+        deadline: seconds for the whole call (None: none); it bounds requests in flight too.
+        task_exists_is_success: a `TaskExists` for an ID this call had not possibly added is
+            ALREADY_EXISTS rather than FAILED.
+        detect_duplicates: reject repeated IDs in the input.
+        max_tasks_per_request: tasks per request (the service allows 100).
+        encoder: validates and serializes one input item.
+    """
 
     def __init__(
         self,
