@@ -183,9 +183,9 @@ async def _local_emulator(stack: contextlib.AsyncExitStack, notice: TextIO | Non
     location = default_location()
     try:
         emulator = Emulator(location=location, run_tasks=True)
-    except ValueError as exc:
+        emu = await stack.enter_async_context(emulator)
+    except ValueError as exc:  # a folder that cannot be created, a damaged database
         raise UsageError(f"the local emulator cannot use its data folder: {exc}") from None
-    emu = await stack.enter_async_context(emulator)
     # Tasks move on only while some process serves the folder: bring them up to date first.
     await emu.advance(0)
     print(
