@@ -352,7 +352,9 @@ async def run_add_collection(args: argparse.Namespace) -> int:
             total = None
             tasks = source.tasks(stream)
             first = await _first_tasks(tasks, source.name, state)
-        async with open_client(settings, concurrency=args.max_concurrency) as client:
+        async with open_client(
+            settings, concurrency=args.max_concurrency, run_tasks=False
+        ) as client:
             await _ensure_job(client, args, local=settings.endpoint is None)
             try:
                 await submit(

@@ -60,23 +60,36 @@ async def reset_location(location: Path) -> tuple[int, int] | None:
     """Delete every job and task stored in `location` (and the virtual nodes' files).
 
     Safe while other processes use the folder: the rows are deleted in one SQLite transaction,
-    so they see the data either whole or gone. Only the emulator's own database and ``nodes``
-    folder are touched, never anything else in `location`.
+    so they see the data either whole or gone. A damaged database file (not SQLite) holds
+    nothing usable: it is removed. Only the emulator's own database and ``nodes`` folder are
+    touched, never anything else in `location`.
 
     Returns:
-        ``(jobs, tasks)`` deleted, or None when `location` holds no emulator database.
+        ``(jobs, tasks)`` deleted (``(0, 0)`` for a damaged file, removed), or None when
+        `location` holds no emulator database.
     """
+    from .db import DamagedDatabaseError
     from .store import Store
 
     db = await asyncio.to_thread(lambda: Path(location).expanduser() / DB_FILENAME)
     if not await asyncio.to_thread(db.is_file):
         return None
     store = Store(db)
-    await store.open()
     try:
-        counts = await store.counts()
-        await store.reset()
-    finally:
-        await store.close()
+        await store.open()
+    except DamagedDatabaseError:
+        await asyncio.to_thread(_remove_database, db)
+        counts = {"jobs": 0, "tasks": 0}
+    else:
+        try:
+            counts = await store.counts()
+            await store.reset()
+        finally:
+            await store.close()
     await asyncio.to_thread(shutil.rmtree, db.parent / NODES_DIRNAME, True)
     return counts["jobs"], counts["tasks"]
+
+
+def _remove_database(db: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        db.with_name(db.name + suffix).unlink(missing_ok=True)

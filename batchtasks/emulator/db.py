@@ -54,6 +54,17 @@ LIVE_INDEX = (
 _TICKS_AT_EPOCH = 621_355_968_000_000_000  # .NET ticks at 1970-01-01, so ETags look real
 
 
+class DamagedDatabaseError(ValueError):
+    """The emulator's database file is not a usable SQLite database."""
+
+    def __init__(self, path: Path, exc: BaseException) -> None:
+        super().__init__(
+            f"the emulator database {path} is not usable ({exc}); "
+            "'batchtasks emulator reset' removes a damaged one"
+        )
+        self.path = path
+
+
 #: Seconds a write waits for another process's transaction on the same file.
 _BUSY_TIMEOUT = 60.0
 
@@ -101,9 +112,18 @@ class Database:
     # -- plumbing ---------------------------------------------------------------------------
 
     async def open(self) -> None:
-        """Start the DB thread, open the database and create the schema."""
+        """Start the DB thread, open the database and create the schema.
+
+        Raises:
+            DamagedDatabaseError: the file is not a usable database (nothing is left running).
+        """
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="batchtasks-db")
-        await self._run(self._open)
+        try:
+            await self._run(self._open)
+        except DamagedDatabaseError:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+            raise
         if self.path is not None:
             # WAL lets a second connection read while the writer commits: reads (get/list) do
             # not queue behind add_collection batches. In memory there is one connection only.
@@ -120,7 +140,11 @@ class Database:
         # theirs to commit instead of failing with "database is locked".
         conn = sqlite3.connect(target, isolation_level=None, timeout=_BUSY_TIMEOUT)
         if self.path is not None:
-            conn.execute("PRAGMA journal_mode=WAL")
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+            except sqlite3.DatabaseError as exc:  # not a database, or a damaged one
+                conn.close()
+                raise DamagedDatabaseError(self.path, exc) from None
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA temp_store=MEMORY")
         conn.execute("PRAGMA cache_size=-65536")

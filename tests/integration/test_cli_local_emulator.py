@@ -206,3 +206,19 @@ def test_input_without_tasks_creates_nothing(
     assert "local emulator" not in proc.stderr  # nothing was started
     assert "Traceback" not in proc.stderr
     assert json.loads(cli("job", "list", "-o", "json").stdout) == []
+
+
+def test_a_damaged_database_is_one_line_and_reset_removes_it() -> None:
+    folder = Path(os.environ[LOCATION_ENV])
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "batchtasks-emulator.sqlite3").write_text("not a database", encoding="utf-8")
+    for argv in (["job", "list"], ["emulator", "--port", "0"]):
+        proc = cli(*argv)
+        assert proc.returncode in (1, 2)
+        assert "Traceback" not in proc.stderr
+        assert "is not usable (file is not a database)" in proc.stderr
+        assert "'batchtasks emulator reset' removes a damaged one" in proc.stderr
+    assert cli("emulator", "reset").returncode == 0
+    jobs = cli("job", "list", "-o", "json")
+    assert jobs.returncode == 0, jobs.stderr
+    assert json.loads(jobs.stdout) == []
