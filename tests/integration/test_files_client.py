@@ -29,7 +29,7 @@ from batchtasks import (
 from batchtasks.emulator import Emulator
 from batchtasks.emulator.pytest_plugin import EmulatorFactory
 
-from ._drop_proxy import DropProxy
+from ._dropping_proxy import DroppingProxy
 
 
 async def _no_sleep(seconds: float) -> None:
@@ -229,22 +229,22 @@ async def test_download_resumes_after_dropped_connections(
     data = os.urandom(5 * 1024 * 1024)
     (directory / "wd" / "data").write_bytes(data)
     async with (
-        DropProxy(emu.port, drops=[1_000_000, 2_500_000, 100]) as proxy,
+        DroppingProxy(emu.port, cut_after=[1_000_000, 2_500_000, 100]) as proxy,
         make_client(emu, proxy.url) as through,
     ):
         got = await through.files.get_from_task(job, task, "wd/data").read()
-        assert proxy.dropped == 3
+        assert proxy.cuts == 3
         assert hashlib.sha256(got).digest() == hashlib.sha256(data).digest()
     # A range download resumes inside its range (a new client: a new connection to cut).
     async with (
-        DropProxy(emu.port, drops=[600_000]) as proxy,
+        DroppingProxy(emu.port, cut_after=[600_000]) as proxy,
         make_client(emu, proxy.url) as through,
     ):
         part = await through.files.get_from_task(
             job, task, "wd/data", ocp_range="bytes=1000-2000999"
         ).read()
         assert part == data[1000:2_001_000]
-        assert proxy.dropped == 1
+        assert proxy.cuts == 1
 
 
 async def test_download_gives_up_after_the_retry_budget(emu: Emulator, client: BatchClient) -> None:
@@ -252,7 +252,7 @@ async def test_download_gives_up_after_the_retry_budget(emu: Emulator, client: B
     (directory / "wd" / "data").write_bytes(os.urandom(2 * 1024 * 1024))
     # After the first 100 kB, every connection breaks before its status line is complete.
     async with (
-        DropProxy(emu.port, drops=[100_000] + [5] * 10) as proxy,
+        DroppingProxy(emu.port, cut_after=[100_000] + [5] * 10) as proxy,
         make_client(emu, proxy.url) as through,
     ):
         with pytest.raises(DownloadError) as info:

@@ -12,7 +12,7 @@ import psutil
 
 from batchtasks.emulator.pytest_plugin import EmulatorFactory
 
-from ._drop_proxy import DropProxy
+from ._dropping_proxy import DroppingProxy
 from .test_files_client import make_client, ran
 
 SIZE = 200 * 1024 * 1024
@@ -62,7 +62,7 @@ async def test_200_mb_download_resumes_is_identical_and_keeps_memory_flat(
     target = tmp_path / "big.bin"
     try:
         async with (
-            DropProxy(emu.port, drops=[70 * 1024 * 1024, 50 * 1024 * 1024]) as proxy,
+            DroppingProxy(emu.port, cut_after=[70 * 1024 * 1024, 50 * 1024 * 1024]) as proxy,
             make_client(emu, proxy.url) as through,
         ):
             download = through.files.get_from_task(job, task, "wd/big.bin")
@@ -71,6 +71,6 @@ async def test_200_mb_download_resumes_is_identical_and_keeps_memory_flat(
         done.set()
         await sampler
     assert written == SIZE
-    assert proxy.dropped == 2
+    assert proxy.cuts == 2
     assert await asyncio.to_thread(_sha256, target) == expected
     assert peak - baseline < RSS_GROWTH_LIMIT, f"RSS grew by {(peak - baseline) >> 20} MiB"
