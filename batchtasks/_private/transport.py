@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import platform
-import socket
 import ssl
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -23,12 +22,13 @@ from typing import Final
 import aiohttp
 import yarl
 
-from batchtasks._private.errors import BatchConnectionError, BatchTasksError, BatchTimeoutError
+from batchtasks._private.errors import BatchConnectionError, BatchTasksError
 from batchtasks._private.limits import (
     DEFAULT_RESPONSE_LIMITS,
     ResponseLimits,
     ResponseTooLargeError,
 )
+from batchtasks._private.transport_io import ResponseStream, map_failure, read_capped
 from batchtasks._private.wire import Request, Response, request_url
 
 __all__ = [
@@ -146,7 +146,7 @@ class HttpTransport:
         self._limits = response_limits
         self._closed = False
         # Whether the endpoint has ever answered: decides if a refused connection is worth
-        # retrying (see _map_failure).
+        # retrying (see transport_io.map_failure).
         self._reached = False
         # yarl.URL objects are immutable: one per distinct (path, query) is enough (a bulk add
         # sends every request to the same URL). Bounded.
@@ -266,7 +266,7 @@ class HttpTransport:
                 allow_redirects=False,
             ) as resp:
                 success = resp.status == request.expected_status
-                body = await _read_capped(resp, limit, truncate=not success)
+                body = await read_capped(resp, limit, truncate=not success)
                 if body is None:
                     error = ResponseTooLargeError.build(
                         status=resp.status, limit=limit, what=what, headers=resp.headers
@@ -281,7 +281,7 @@ class HttpTransport:
                 f" ({type(exc).__name__}, status {exc.status})"
             )
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
-            error = _map_failure(request, exc, reached=self._reached)
+            error = map_failure(request, exc, reached=self._reached)
         if response is None:
             # Raised here, outside the except clauses, so the error has no __context__: aiohttp's
             # exceptions carry the request (request_info.headers holds the Authorization value),
@@ -331,7 +331,7 @@ class HttpTransport:
         except asyncio.CancelledError:
             raise
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
-            error = _map_failure(request, exc, reached=self._reached)
+            error = map_failure(request, exc, reached=self._reached)
         if resp is None:
             # Outside the except clause, so the error has no __context__ (aiohttp's exception
             # carries the signed request headers); see `send`.
@@ -384,157 +384,3 @@ class HttpTransport:
                 (time.monotonic() - started) * 1000.0,
                 attempt,
             )
-
-
-async def _read_capped(resp: aiohttp.ClientResponse, limit: int, *, truncate: bool) -> bytes | None:
-    """The body, read as it arrives (decompressed by aiohttp in bounded steps), at most `limit`.
-
-    Returns None once the body is over `limit` (or announces it), unless `truncate`: then the
-    first `limit` bytes. Reading stops there; the connection is not reused.
-    """
-    # A HEAD answer's Content-Length describes the resource (a task file's size); it has no body.
-    length = None if resp.method == "HEAD" else resp.content_length
-    if (
-        length is not None
-        and length > limit
-        and not truncate
-        and "Content-Encoding" not in resp.headers
-    ):
-        return None
-    parts: list[bytes] = []
-    size = 0
-    async for chunk in resp.content.iter_any():
-        size += len(chunk)
-        if size > limit:
-            if not truncate:
-                return None
-            parts.append(chunk[: len(chunk) - (size - limit)])
-            break
-        parts.append(chunk)
-    return b"".join(parts)
-
-
-class ResponseStream:
-    """A response whose body is read chunk by chunk (downloads); always `close()` it.
-
-    Attributes:
-        status: the HTTP status.
-        headers: the response headers (case-insensitive mapping).
-    """
-
-    def __init__(self, request: Request, response: aiohttp.ClientResponse) -> None:
-        self._request = request
-        self._response = response
-        self.status = response.status
-        self.headers: Mapping[str, str] = response.headers
-
-    async def read_chunk(self, size: int) -> bytes:
-        """Up to `size` bytes of the body (fewer when that is what has arrived); b"" at its end.
-
-        Raises:
-            BatchConnectionError, BatchTimeoutError: the connection broke or went quiet (a body
-                shorter than its Content-Length is a broken connection).
-        """
-        error: BatchConnectionError | None = None
-        try:
-            return await self._response.content.read(size)
-        except asyncio.CancelledError:
-            raise
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
-            # A body cut short: the endpoint answered, so another try can help.
-            error = _map_failure(self._request, exc, reached=True)
-        # Raised outside the except clause: no __context__ holding aiohttp's request headers.
-        raise error
-
-    async def read_all(self, limit: int) -> bytes:
-        """The rest of the body, at most `limit` bytes (an error body)."""
-        data = bytearray()
-        while len(data) < limit:
-            chunk = await self.read_chunk(limit - len(data))
-            if not chunk:
-                break
-            data += chunk
-        return bytes(data)
-
-    def close(self) -> None:
-        """Release the connection; one whose body was not read to the end is dropped."""
-        self._response.close()
-
-
-# What a failed connection means. Says in words what happened, to which host and port (never
-# aiohttp's ``ssl:default`` jargon), and decides whether another try could help
-# (`BatchConnectionError.transient`):
-#
-# * a host name that does not resolve (EAI_NONAME) will not resolve a second later: not retried.
-#   A temporary DNS failure (EAI_AGAIN) is retried.
-# * a refused connection before this client ever got an answer from the endpoint means nothing
-#   listens there (a wrong endpoint, or a service that is not running): not retried, so the error
-#   shows at once instead of after seconds of silent backoff. Once the endpoint has answered, a
-#   refused connection is a restart in progress, and is retried.
-_NAME_NOT_FOUND = {
-    getattr(socket, name) for name in ("EAI_NONAME", "EAI_NODATA") if hasattr(socket, name)
-}
-
-
-def _address(exc: aiohttp.ClientConnectorError) -> str:
-    host = exc.host
-    if ":" in host:  # IPv6 literal
-        host = f"[{host}]"
-    return f"{host}:{exc.port}"
-
-
-def _reason(exc: BaseException) -> str:
-    os_error = getattr(exc, "os_error", None)
-    text = getattr(os_error, "strerror", None) or str(os_error or "") or type(exc).__name__
-    return str(text)
-
-
-def _map_failure(request: Request, exc: BaseException, *, reached: bool) -> BatchConnectionError:
-    """The library error for a failure of `request`.
-
-    Args:
-        request: the request that failed.
-        exc: the aiohttp, asyncio or OS exception.
-        reached: whether this client has had any answer from the endpoint before.
-    """
-    where = f"{request.method} {request.path}"
-    detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-    if isinstance(exc, aiohttp.ConnectionTimeoutError):
-        return BatchTimeoutError(f"{where}: timed out connecting ({detail})", request_sent=False)
-    if isinstance(exc, asyncio.TimeoutError):
-        return BatchTimeoutError(
-            f"{where}: no complete response in time; the outcome is unknown ({detail})"
-        )
-    if isinstance(exc, (aiohttp.ClientConnectorCertificateError, aiohttp.ClientSSLError)):
-        return BatchConnectionError(f"{where}: TLS failure ({detail})", request_sent=False)
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        return _connect_failure(where, exc, reached=reached)
-    return BatchConnectionError(f"{where}: connection failed; outcome unknown ({detail})")
-
-
-def _connect_failure(
-    where: str, exc: aiohttp.ClientConnectorError, *, reached: bool
-) -> BatchConnectionError:
-    os_error = exc.os_error
-    if isinstance(os_error, socket.gaierror):
-        permanent = os_error.errno in _NAME_NOT_FOUND
-        return BatchConnectionError(
-            f"{where}: cannot resolve host {exc.host!r} ({_reason(exc)})"
-            + ("; check the endpoint" if permanent else "; a temporary DNS failure"),
-            request_sent=False,
-            transient=not permanent,
-        )
-    if isinstance(os_error, ConnectionRefusedError):
-        advice = (
-            "the service stopped answering"
-            if reached
-            else "nothing is listening there: check the endpoint, or start the service"
-        )
-        return BatchConnectionError(
-            f"{where}: connection refused by {_address(exc)} ({advice})",
-            request_sent=False,
-            transient=reached,
-        )
-    return BatchConnectionError(
-        f"{where}: cannot connect to {_address(exc)} ({_reason(exc)})", request_sent=False
-    )
