@@ -25,9 +25,9 @@ __all__ = ["FILE_COLUMNS", "add_file_commands", "run_files"]
 FILE_COLUMNS = (
     "name",
     "isDirectory",
-    "properties.contentLength",
-    "properties.lastModified",
-    "properties.fileMode",
+    "properties/contentLength",
+    "properties/lastModified",
+    "properties/fileMode",
 )
 
 

@@ -293,6 +293,11 @@ async def test_cli_task_files(emu: Emulator, client: BatchClient, tmp_path: Path
     code, out, err = await _cli(emu, "task", "files", "list", *ids, "--recursive", "-o", "json")
     assert code == 0, err
     assert b'"wd/blob"' in out
+    # The table shows each file's size (the columns are the flattened property paths).
+    code, out, err = await _cli(emu, "task", "files", "list", *ids, "--recursive", "--filter",
+                                "startswith(name,'wd/')")  # fmt: skip
+    assert code == 0, err
+    assert b"300000" in out
     code, out, err = await _cli(emu, "task", "files", "get", *ids, "--file-path", "wd/blob")
     assert (code, out) == (0, data), err
     target = tmp_path / "copy"
