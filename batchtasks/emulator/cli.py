@@ -48,8 +48,8 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     """The argument parser (exposed for the ``batchtasks emulator`` subcommand)."""
     p = SecretSafeArgumentParser(
         prog=prog,
-        description="Local emulator of the Azure Batch Task REST API (api-version "
-        "2024-02-01.19.0). Admin endpoints: /_emulator/faults, /_emulator/stats, "
+        description="Local emulator of the Azure Batch Task REST API (api-versions "
+        "2022-10-01.16.0 to 2025-06-01). Admin endpoints: /_emulator/faults, /_emulator/stats, "
         "/_emulator/reset, /_emulator/advance, /_emulator/openapi.json. "
         f"'{prog} reset' deletes the jobs and tasks kept in a data folder.",
     )
