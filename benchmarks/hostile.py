@@ -37,9 +37,11 @@ from typing import Any
 
 import psutil
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests' helpers
 from batchtasks import BatchClient, BatchTasksError, RetryPolicy, SharedKeyCredential, Timeout
 from batchtasks._private.signing import decode_key, format_ocp_date, shared_key_authorization
 from batchtasks.emulator import DEV_ACCOUNT, DEV_KEY
+from tests.reliability._wire import hold_connections
 
 MIB = 1024 * 1024
 Writer = Callable[[asyncio.StreamWriter], Awaitable[None]]
@@ -235,22 +237,7 @@ def held_connections(held: int = 2000, files: int = 256) -> dict[str, Any]:
     ready = re.search(r":(\d+) ", proc.stdout.readline().decode())
     assert ready is not None
     port = int(ready.group(1))
-    sockets: list[socket.socket] = []
-    give_up = time.monotonic() + 60
-    for i in range(held):
-        if time.monotonic() > give_up:
-            break
-        if i % 16 == 0:
-            time.sleep(0.01)
-        sock = socket.socket()
-        sock.settimeout(2)
-        try:
-            sock.connect(("127.0.0.1", port))
-            if i % 2:
-                sock.sendall(b"GET /jobs HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
-            sockets.append(sock)
-        except OSError:
-            sock.close()
+    sockets = hold_connections(port, held)
     answered, waits = 0, []
     for _ in range(20):
         started = time.perf_counter()

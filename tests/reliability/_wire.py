@@ -290,3 +290,28 @@ def wait_for(predicate: Any, timeout: float = 10.0) -> bool:
             return True
         time.sleep(0.01)
     return bool(predicate())
+
+
+def hold_connections(port: int, count: int) -> list[socket.socket]:
+    """Open `count` connections to `port` and keep them; every second one sends half a request
+    head. Returns the sockets that connected (the caller closes them)."""
+    held: list[socket.socket] = []
+    give_up = time.monotonic() + 60  # an emulator that stopped accepting: fail, not hang
+    for i in range(count):
+        if time.monotonic() > give_up:
+            break
+        if i % 16 == 0:
+            # Let the emulator accept: a burst beyond its listen backlog would only wait for
+            # the kernel's 1 s SYN retry.
+            time.sleep(0.01)
+        sock = socket.socket()
+        sock.settimeout(5)
+        try:
+            sock.connect(("127.0.0.1", port))
+            if i % 2:  # half of them start a request head and never finish it
+                sock.sendall(b"GET /jobs HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+        except OSError:
+            sock.close()
+            continue
+        held.append(sock)
+    return held

@@ -19,7 +19,6 @@ import resource
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 
 import psutil
@@ -27,7 +26,14 @@ import pytest
 
 from batchtasks.emulator import DEV_ACCOUNT, DEV_KEY
 
-from ._wire import ThreadedEmulator, WireReply, build_request, exchange, threaded_emulator
+from ._wire import (
+    ThreadedEmulator,
+    WireReply,
+    build_request,
+    exchange,
+    hold_connections,
+    threaded_emulator,
+)
 
 JOB = "netjob"
 
@@ -207,29 +213,6 @@ def emulator_process(*args: str) -> Iterator[tuple[subprocess.Popen[bytes], int]
                 proc.communicate()
 
 
-def _hold(port: int, count: int) -> list[socket.socket]:
-    held: list[socket.socket] = []
-    give_up = time.monotonic() + 60  # an emulator that stopped accepting: fail, not hang
-    for i in range(count):
-        if time.monotonic() > give_up:
-            break
-        if i % 16 == 0:
-            # Let the emulator accept: a burst beyond its listen backlog would only wait for
-            # the kernel's 1 s SYN retry.
-            time.sleep(0.01)
-        sock = socket.socket()
-        sock.settimeout(5)
-        try:
-            sock.connect(("127.0.0.1", port))
-            if i % 2:  # half of them start a request head and never finish it
-                sock.sendall(b"GET /jobs HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
-        except OSError:
-            sock.close()
-            continue
-        held.append(sock)
-    return held
-
-
 def _closed_by_peer(sock: socket.socket) -> bool:
     sock.settimeout(15)
     try:
@@ -245,7 +228,7 @@ def test_held_connections_do_not_starve_normal_requests() -> None:
     # 99.9 % CPU, with 425 MB of "socket.accept() out of system resource" tracebacks.
     _raise_own_file_limit(HELD + 512)
     with emulator_process("--idle-timeout", "3", "--head-timeout", "2") as (proc, port):
-        held = _hold(port, HELD)
+        held = hold_connections(port, HELD)
         try:
             answered = 0
             for _ in range(20):
